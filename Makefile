@@ -1,0 +1,67 @@
+# One declared workflow: data → train → evaluate → package/serve.
+# Every target builds what it needs from scratch and is a no-op when that is already up to date.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MODEL := models/minilm-stance
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 3000
+export BENTOML_DO_NOT_TRACK := True
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: all install data train model report score serve build test test-unit lint bench clean
+
+all: serve
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+install: $(STAMP)
+
+seeds/dataset/train.jsonl: $(STAMP) seeds/labels.jsonl $(wildcard seeds/authored/*.jsonl) $(wildcard seeds/articles/*)
+	$(BIN)/stance dataset build
+
+data: seeds/dataset/train.jsonl
+
+$(MODEL)/model.safetensors: seeds/dataset/train.jsonl training/config.json
+	$(BIN)/python training/train.py --config training/config.json
+
+model: $(MODEL)/model.safetensors
+
+# Retrain unconditionally.
+train: data
+	$(BIN)/python training/train.py --config training/config.json
+
+# The full training report: baselines and leave-one-article-out for every approach (~20 min).
+report: data
+	$(BIN)/python training/train.py --config training/config.json --compare
+
+score: model
+	$(BIN)/stance score seeds/articles --summary out/seed_summary.csv -o out/seed_sentences.jsonl
+
+serve: model
+	$(BIN)/stance serve --host $(HOST) --port $(PORT)
+
+build: model
+	$(BIN)/bentoml build
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not integration"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: model
+	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/http_load.py
+
+clean:
+	rm -rf $(VENV) seeds/dataset/hf out .pytest_cache

@@ -1,0 +1,181 @@
+"""The `stance` command: dataset build, train, eval, score, track, serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+EXIT_NOTHING_SCORED = 1
+EXIT_USAGE = 2
+
+
+def _cmd_dataset_build(args) -> int:
+    from stance import dataset
+
+    splits = dataset.build(Path(args.seeds))
+    paths = dataset.write(splits, Path(args.seeds) / "dataset" if args.out is None else Path(args.out))
+    texts = [r["text"] for name in dataset.SPLITS for r in splits[name]]
+    duplicates = dataset.near_duplicates(texts)
+    for name in dataset.SPLITS:
+        print(f"{name}: {len(splits[name])} sentences", file=sys.stderr)
+    for path in paths:
+        print(f"wrote {path}", file=sys.stderr)
+    if duplicates:
+        for i, j, score in duplicates[:20]:
+            print(f"near-duplicate ({score:.2f}): {texts[i]!r} ~ {texts[j]!r}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from stance.train import TrainingConfig, report_text, train
+
+    overrides = {"name": args.name, "device": args.device, "epochs": args.epochs,
+                 "seed": args.seed, "limit_per_label": args.limit_per_label,
+                 "output_dir": args.output_dir, "compare": True if args.compare else None}
+    if args.config:
+        config = TrainingConfig.from_file(args.config, **overrides)
+    else:
+        config = TrainingConfig(**{k: v for k, v in overrides.items() if v is not None})
+    metrics = train(config)
+    print(report_text(metrics))
+    return 0
+
+
+def _read_eval_rows(path: str) -> list[dict]:
+    from stance.labels import LABELS
+
+    rows = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SystemExit(f"{path}:{number}: malformed JSON: {exc.msg}") from exc
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise SystemExit(f"{path}:{number}: each row needs a string field 'text'")
+        if row.get("label") not in LABELS:
+            raise SystemExit(f"{path}:{number}: label {row.get('label')!r} is not one of "
+                             f"{', '.join(LABELS)}")
+        rows.append(row)
+    if not rows:
+        raise SystemExit(f"{path}: no rows to evaluate")
+    return rows
+
+
+def _cmd_eval(args) -> int:
+    from stance.labels import LABELS
+    from stance.metrics import evaluate, format_metrics
+    from stance.model import StanceClassifier
+
+    rows = _read_eval_rows(args.data)
+    classifier = StanceClassifier.load(args.model, device=args.device)
+    probs = classifier.predict_proba([r["text"] for r in rows])
+    predicted = [LABELS[i] for i in probs.argmax(axis=1)]
+    metrics = evaluate([r["label"] for r in rows], predicted)
+    metrics["model"] = classifier.name
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        print(format_metrics(metrics, f"{args.data} — model {classifier.name}"))
+    return 0
+
+
+def _progress(total_hint: str):
+    from tqdm import tqdm
+
+    # disable=None: a bar on an interactive stderr, silence in pipes and CI logs.
+    return tqdm(desc=total_hint, unit="article", file=sys.stderr, disable=None)
+
+
+def _cmd_score(args) -> int:
+    from stance.articles import read_inputs
+    from stance.model import StanceClassifier
+    from stance.output import infer_format, write_rows
+    from stance.scoring import score_articles
+
+    fmt = infer_format(args.output, args.format)
+    classifier = StanceClassifier.load(args.model, device=args.device)
+    sentence_rows, summaries, scored = [], [], 0
+    with _progress("scoring") as bar:
+        for result in score_articles(classifier, read_inputs(args.paths), progress=bar):
+            summaries.append(result.summary())
+            if result.ok:
+                scored += 1
+                sentence_rows += [s.to_row() for s in result.sentences]
+            else:
+                print(f"skipped {result.id}: {result.skipped.reason}", file=sys.stderr)
+    write_rows(sentence_rows, args.output, fmt)
+    if args.summary:
+        write_rows(summaries, args.summary, infer_format(args.summary, None))
+    skipped = len(summaries) - scored
+    print(f"scored {scored} article(s), {len(sentence_rows)} sentences; skipped {skipped}",
+          file=sys.stderr)
+    return 0 if scored else EXIT_NOTHING_SCORED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stance", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ds = sub.add_parser("dataset", help="build the labelled dataset")
+    ds_sub = ds.add_subparsers(dest="dataset_command", required=True)
+    build = ds_sub.add_parser("build", help="regenerate seeds/dataset/ from articles + labels")
+    build.add_argument("--seeds", default=str(Path(__file__).resolve().parent.parent / "seeds"))
+    build.add_argument("--out", default=None, help="output directory (default SEEDS/dataset)")
+    build.set_defaults(func=_cmd_dataset_build)
+
+    tr = sub.add_parser("train", help="train a model into models/<name>/")
+    tr.add_argument("--config", default=None, help="JSON file of TrainingConfig fields")
+    tr.add_argument("--name", default=None)
+    tr.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:1 …")
+    tr.add_argument("--epochs", type=int, default=None)
+    tr.add_argument("--seed", type=int, default=None)
+    tr.add_argument("--limit-per-label", type=int, default=None, help="smoke runs")
+    tr.add_argument("--output-dir", default=None)
+    tr.add_argument("--compare", action="store_true",
+                    help="also fit the baselines and run leave-one-article-out (slow)")
+    tr.set_defaults(func=_cmd_train)
+
+    ev = sub.add_parser("eval", help="evaluate a model on labelled JSONL rows")
+    ev.add_argument("--data", required=True, help='JSONL rows {"text": ..., "label": ...}')
+    ev.add_argument("--model", default=None, help="model directory (default: the default model)")
+    ev.add_argument("--device", default="auto")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.set_defaults(func=_cmd_eval)
+
+    sc = sub.add_parser("score", help="label every sentence of articles")
+    sc.add_argument("paths", nargs="+", help=".txt/.md file, directory, .jsonl of articles, or -")
+    sc.add_argument("-o", "--output", default=None, help="sentence rows (default stdout)")
+    sc.add_argument("--format", choices=("jsonl", "csv", "parquet"), default=None)
+    sc.add_argument("--summary", default=None, help="one row per article (.jsonl or .csv)")
+    sc.add_argument("--model", default=None)
+    sc.add_argument("--device", default="auto")
+    sc.set_defaults(func=_cmd_score)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose or args.command == "train"
+                        else logging.WARNING, format="%(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    from stance.model import ModelError
+
+    try:
+        return args.func(args)
+    except ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Scoring articles: segment, classify every sentence in batches, and summarise each article.
+
+The CLI, the service and the tracker all go through :func:`score_articles`, so an article gets
+the same sentences, labels and summary whichever way it arrives.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from stance.articles import Article, Skipped
+from stance.labels import LABELS, NEUTRAL, STANCES
+from stance.segment import segment
+
+EVIDENCE_PER_ARTICLE = 3
+# Sentences buffered across articles before one batched prediction.
+PREDICT_CHUNK = 512
+
+
+@dataclass
+class ScoredSentence:
+    article_id: str
+    index: int
+    start: int
+    end: int
+    text: str
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+    furniture: bool
+
+    def to_row(self) -> dict:
+        """Flat row for JSONL/CSV/Parquet: one ``p_<label>`` column per label."""
+        row = {
+            "article_id": self.article_id,
+            "sentence_index": self.index,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "label": self.label,
+            "confidence": round(self.confidence, 6),
+        }
+        row.update({f"p_{label}": round(self.probabilities[label], 6) for label in LABELS})
+        row["furniture"] = self.furniture
+        return row
+
+
+@dataclass
+class ArticleResult:
+    article: Article | None
+    sentences: list[ScoredSentence] = field(default_factory=list)
+    skipped: Skipped | None = None
+
+    @property
+    def id(self) -> str:
+        return self.article.id if self.article else self.skipped.id
+
+    @property
+    def ok(self) -> bool:
+        return self.skipped is None
+
+    def summary(self) -> dict:
+        return summarise(self)
+
+
+def summarise(result: ArticleResult) -> dict:
+    """One row per article: counts per label and the dominant non-neutral stance with evidence.
+
+    The dominant stance is the most frequent non-neutral label among content sentences (ties:
+    the larger summed confidence); ``dominant_share`` is its share of the non-neutral sentences
+    and ``dominant_confidence`` the mean confidence of those sentences. An article with no
+    non-neutral sentence is ``neutral``.
+    """
+    row = {
+        "article_id": result.id,
+        "published": result.article.published if result.article else None,
+        "status": "scored" if result.ok else "skipped",
+        "reason": result.skipped.reason if result.skipped else None,
+        "sentences": 0,
+        **{label: 0 for label in LABELS},
+        "dominant_stance": None,
+        "dominant_share": None,
+        "dominant_confidence": None,
+        "evidence": [],
+    }
+    if not result.ok:
+        return row
+    content = [s for s in result.sentences if not s.furniture]
+    row["sentences"] = len(content)
+    counts = Counter(s.label for s in content)
+    row.update({label: counts.get(label, 0) for label in LABELS})
+    stance_sentences = [s for s in content if s.label in STANCES]
+    if not stance_sentences:
+        row.update(dominant_stance=NEUTRAL, dominant_share=1.0 if content else 0.0,
+                   dominant_confidence=None)
+        return row
+    mass = Counter()
+    for s in stance_sentences:
+        mass[s.label] += s.confidence
+    dominant = max(STANCES, key=lambda label: (counts.get(label, 0), mass[label]))
+    chosen = sorted((s for s in stance_sentences if s.label == dominant),
+                    key=lambda s: -s.confidence)
+    row.update(
+        dominant_stance=dominant,
+        dominant_share=round(len(chosen) / len(stance_sentences), 4),
+        dominant_confidence=round(float(np.mean([s.confidence for s in chosen])), 4),
+        evidence=[{"sentence_index": s.index, "text": s.text, "confidence": round(s.confidence, 4)}
+                  for s in chosen[:EVIDENCE_PER_ARTICLE]],
+    )
+    return row
+
+
+_FURNITURE_PROBS = {label: float(label == NEUTRAL) for label in LABELS}
+
+
+def score_articles(classifier, items: Iterable[Article | Skipped], batch_size: int = 64,
+                   progress=None) -> Iterator[ArticleResult]:
+    """Score articles in input order; skipped inputs pass through as results with a reason.
+
+    Page furniture is labelled ``neutral`` without running the model (LABELLING.md).
+    """
+    pending: list[tuple[ArticleResult, list]] = []
+    buffered = 0
+
+    def flush():
+        texts = [s.text for _, sentences in pending for s in sentences if not s.furniture]
+        probs = classifier.predict_proba(texts, batch_size=batch_size) if texts else None
+        k = 0
+        for result, sentences in pending:
+            for s in sentences:
+                if s.furniture:
+                    p = _FURNITURE_PROBS
+                else:
+                    p = {label: float(v) for label, v in zip(LABELS, probs[k], strict=True)}
+                    k += 1
+                label = max(p, key=p.get)
+                result.sentences.append(ScoredSentence(
+                    result.article.id, s.index, s.start, s.end, s.text, label, p[label], p,
+                    s.furniture))
+            yield result
+            if progress is not None:
+                progress.update(1)
+        pending.clear()
+
+    for item in items:
+        if isinstance(item, Skipped):
+            if not pending:
+                if progress is not None:
+                    progress.update(1)
+                yield ArticleResult(None, skipped=item)
+                continue
+            pending.append((ArticleResult(None, skipped=item), []))
+            continue
+        sentences = segment(item.text, masthead=item.source)
+        if not sentences:
+            pending.append((ArticleResult(None, skipped=Skipped(item.id, "no sentences found")), []))
+        else:
+            pending.append((ArticleResult(item), sentences))
+            buffered += len(sentences)
+        if buffered >= PREDICT_CHUNK:
+            yield from flush()
+            buffered = 0
+    if pending:
+        yield from flush()

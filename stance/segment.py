@@ -1,0 +1,134 @@
+"""Sentence segmentation for news articles.
+
+pysbd does the sentence boundary work; on top of it this module adds what news text needs:
+paragraphs and headlines as their own sentences, quotes kept with their attribution, character
+offsets into the original article, and recognition of page furniture (app banners, "Related
+Articles", comment forms) so it never counts as stance.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import pysbd
+
+_FURNITURE = re.compile(
+    r"""^(?:
+        click\ here\b.* | tap\ here\b.* | download\ (?:the|our)\ .*app.* |
+        (?:show|read|see|load)\ more\b.{0,30} | read\ also\b.{0,40} | also\ read\b.{0,40} |
+        related(?:\ (?:articles?|sources?|stories|posts|news|content|coverage|reading))?:? |
+        more\ (?:on\ this\ story|stories|from\ .{1,40}):? | most\ (?:read|popular|viewed):? |
+        trending(?:\ now)?:? | recommended(?:\ for\ you)?:? | you\ may\ also\ like:? |
+        leave\ a\ (?:reply|comment)\b.* | comments?(?:\ \(\d+\))?:? | \d+\ comments? |
+        your\ email\ address\ will\ not\ be\ published.* | required\ fields\ are\ marked.* |
+        back\ to\ top(?:\ button)? | share\ (?:this|on)\b.{0,40} | follow\ us\b.{0,60} |
+        (?:sign\ up|subscribe)\b.{0,80} | advertisement | sponsored(?:\ content)? |
+        (?:image|photo|picture|video)(?:\ (?:by|credit|source))?\ ?[-:–].{0,100} |
+        (?:image|photo)\ by\b.{0,100} |
+        (?:copyright|©).{0,100} | all\ rights\ reserved.{0,40} |
+        (?:tags?|filed\ under|topics?):.{0,120}
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# Headers after which a run of short, unpunctuated lines is a list of links, not article text.
+_LINK_LIST_HEADER = re.compile(
+    r"^(?:read|see)\ more|^related|^more\ (?:stories|from)|^most\ (?:read|popular)|^recommended"
+    r"|^you\ may\ also\ like|^trending",
+    re.IGNORECASE | re.VERBOSE,
+)
+_QUOTE_OPEN = "“\""
+_SENTENCE_END = re.compile(r"[.!?…]['\"’”)]*$")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A span of an article: ``text == article[start:end]``."""
+
+    index: int
+    start: int
+    end: int
+    text: str
+    furniture: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def is_furniture(line: str) -> bool:
+    """True for navigation, promotion and comment-form lines that carry no article content."""
+    return bool(_FURNITURE.match(line.strip()))
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def _split_paragraph(paragraph: str) -> list[str]:
+    pieces = [p.strip() for p in _segmenter().segment(paragraph)]
+    merged: list[str] = []
+    for piece in pieces:
+        if not piece:
+            continue
+        # pysbd sometimes splits `“…,” he said` or `…?” asked Lavrov` after the closing quote;
+        # the attribution belongs with its quote (LABELLING.md rule 4).
+        if merged and _continues_previous(merged[-1], piece):
+            merged[-1] = merged[-1] + "\u0000" + piece
+        else:
+            merged.append(piece)
+    return merged
+
+
+def _continues_previous(previous: str, piece: str) -> bool:
+    if previous.endswith((",”", ",\"", ",’", "—", "–", ":")):
+        return True
+    # A stray closing quote, or a fragment starting in lower case, is the tail of a cut sentence.
+    if not any(ch.isalnum() for ch in piece):
+        return True
+    return piece[0].islower() and not _SENTENCE_END.search(previous)
+
+
+def segment(text: str, masthead: str | None = None) -> list[Sentence]:
+    """Split an article into sentences with character offsets into ``text``.
+
+    Each line is a paragraph; a one-line paragraph (headline, subheading, furniture) is a
+    sentence of its own. ``masthead`` is the publication's name: a line holding only that name
+    is furniture.
+    """
+    masthead_key = masthead.strip().casefold() if masthead else None
+    sentences: list[Sentence] = []
+    in_link_list = False
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        line_start = pos
+        pos += len(line)
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if (
+            is_furniture(stripped)
+            or stripped.casefold() == masthead_key
+            or (in_link_list and not _SENTENCE_END.search(stripped))
+        ):
+            start = line_start + line.index(stripped)
+            sentences.append(Sentence(len(sentences), start, start + len(stripped), stripped, True))
+            in_link_list = in_link_list or bool(_LINK_LIST_HEADER.match(stripped))
+            continue
+        in_link_list = False
+        cursor = 0
+        for piece in _split_paragraph(line):
+            parts = piece.split("\u0000")
+            first = line.find(parts[0], cursor)
+            last_start = first
+            for part in parts[1:]:
+                last_start = line.find(part, last_start + 1)
+            end = last_start + len(parts[-1])
+            if first < 0 or last_start < 0:  # pysbd altered the text: fall back to the whole line
+                first, end = line.index(stripped), line.index(stripped) + len(stripped)
+            cursor = end
+            start = line_start + first
+            stop = line_start + end
+            sentences.append(Sentence(len(sentences), start, stop, text[start:stop]))
+    return sentences

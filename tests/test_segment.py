@@ -1,0 +1,70 @@
+from stance.segment import is_furniture, segment
+from tests.conftest import read_article
+
+
+def _texts(stem):
+    text = read_article(stem)
+    return text, segment(text)
+
+
+def test_offsets_point_into_the_article():
+    for stem in ("000", "001", "002", "003", "004"):
+        text, sentences = _texts(stem)
+        assert sentences
+        for s in sentences:
+            assert text[s.start:s.end] == s.text
+            assert s.text == s.text.strip()
+        starts = [s.start for s in sentences]
+        assert starts == sorted(starts)
+
+
+def test_quote_stays_with_its_attribution():
+    _, sentences = _texts("000")
+    quote = [s.text for s in sentences if "we understand this" in s.text]
+    assert len(quote) == 1
+    assert quote[0].startswith("“It is clear that Ukraine is not a member of NATO")
+    assert "President Zelenskyy said while addressing" in quote[0]
+
+
+def test_closing_quote_is_not_a_sentence_of_its_own():
+    _, sentences = _texts("001")
+    assert all(any(ch.isalnum() for ch in s.text) for s in sentences)
+    assert any(s.text.endswith("confrontation with Russia.”") for s in sentences)
+
+
+def test_headlines_and_one_line_paragraphs_are_sentences():
+    _, sentences = _texts("002")
+    texts = [s.text for s in sentences]
+    assert "Russia-Ukraine War: Ukraine may not join NATO – Zelenskyy" in texts
+    _, sentences = _texts("001")
+    assert "Ukraine Not Interested in Joining NATO?" in [s.text for s in sentences]
+
+
+def test_page_furniture_is_marked():
+    furniture = set()
+    for stem in ("000", "002", "003"):
+        _, sentences = _texts(stem)
+        furniture |= {s.text for s in sentences if s.furniture}
+    for line in ("CLICK HERE TO GET THE DALLAS EXPRESS APP", "Related Articles", "Leave a Reply",
+                 "Show More", "Back to top button", "Read More:"):
+        assert line in furniture
+    # Links listed under "Read More:" are furniture too, article text is not.
+    assert "New Jersey Dad Forced Son to Run on The Treadmill Causing Him to Fall, Die" in furniture
+    assert not any("Zelensky" in t and "NATO" in t for t in furniture)
+
+
+def test_masthead_line_is_furniture_only_when_named():
+    text = "Global WindowNews\n\nUkraine may not join NATO, Zelenskyy says.\n"
+    assert [s.furniture for s in segment(text, masthead="Global WindowNews")] == [True, False]
+    assert [s.furniture for s in segment(text)] == [False, False]
+
+
+def test_is_furniture_leaves_news_sentences_alone():
+    assert is_furniture("Subscribe to our newsletter")
+    assert not is_furniture("Subscribers to the treaty said Kyiv must wait.")
+    assert not is_furniture("Related to the summit, ministers said nothing.")
+
+
+def test_empty_text_has_no_sentences():
+    assert segment("") == []
+    assert segment("\n \n") == []

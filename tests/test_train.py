@@ -1,0 +1,66 @@
+import json
+
+import pytest
+
+from stance.model import ModelError, StanceClassifier, check_model_dir
+from stance.train import TrainingConfig
+
+pytestmark = pytest.mark.integration
+
+
+def test_training_writes_a_complete_model_dir(tiny_model_dir):
+    label_map = check_model_dir(tiny_model_dir)
+    assert label_map["labels"] == ["pro-membership", "conceding", "opposing", "neutral"]
+    assert (tiny_model_dir / "model.safetensors").stat().st_size > 1_000_000
+    assert not list(tiny_model_dir.glob("*.bin")) and not list(tiny_model_dir.glob("*.pt"))
+    metrics = json.loads((tiny_model_dir / "metrics.json").read_text())
+    assert metrics["data"]["train_sentences"] == 48
+    assert set(metrics["test"]["per_class"]) == set(label_map["labels"])
+    card = (tiny_model_dir / "README.md").read_text()
+    for heading in ("## Data", "## Training set-up", "## Metrics", "## Intended use",
+                    "## Limitations", "Confusion"):
+        assert heading in card
+
+
+def test_training_is_deterministic_on_cpu(tiny_model_dir, tmp_path):
+    from stance.train import train
+
+    config = TrainingConfig(name="again", output_dir=str(tmp_path), epochs=1, limit_per_label=12,
+                            device="cpu", bootstrap=0)
+    again = train(config)
+    first = json.loads((tiny_model_dir / "metrics.json").read_text())
+    assert again["test"]["confusion"] == first["test"]["confusion"]
+    assert again["test"]["macro_f1"] == first["test"]["macro_f1"]
+
+
+def test_loaded_model_predicts_a_distribution(tiny_model_dir):
+    classifier = StanceClassifier.load(tiny_model_dir, device="cpu")
+    probs = classifier.predict_proba(["Kyiv wants to join NATO.", "Moscow objects.", "Rain."])
+    assert probs.shape == (3, 4)
+    assert probs.sum(axis=1) == pytest.approx([1, 1, 1], abs=1e-5)
+    # Length bucketing must not reorder results.
+    single = classifier.predict_proba(["Moscow objects."])
+    assert single[0] == pytest.approx(probs[1], abs=1e-5)
+    assert classifier.predict_proba([]).shape == (0, 4)
+
+
+def test_model_with_other_labels_is_refused(tiny_model_dir, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    (broken / "label_map.json").write_text(json.dumps({"labels": ["favor", "against", "none"]}))
+    with pytest.raises(ModelError, match="trained for labels"):
+        StanceClassifier.load(broken)
+    (broken / "model.safetensors").unlink()
+    with pytest.raises(ModelError, match="missing model.safetensors"):
+        check_model_dir(broken)
+
+
+def test_config_file_rejects_unknown_settings(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"epochs": 2, "learning_rat": 1e-4}))
+    with pytest.raises(ValueError, match="learning_rat"):
+        TrainingConfig.from_file(path)
+    path.write_text(json.dumps({"epochs": 2}))
+    assert TrainingConfig.from_file(path, seed=7).epochs == 2
