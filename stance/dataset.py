@@ -178,6 +178,7 @@ def write(splits: dict[str, list[dict]], output: Path) -> list[Path]:
 def to_dataset_dict(splits: dict[str, list[dict]]):
     import datasets
 
+    datasets.disable_progress_bars()
     features = datasets.Features({
         "text": datasets.Value("string"),
         "label": datasets.ClassLabel(names=list(LABELS)),

@@ -51,9 +51,9 @@ class TrainingConfig:
     base_model: str | None = None  # a local directory; None → the packaged all-MiniLM-L6-v2
     seeds_dir: str = str(dataset.SEEDS_DIR)
     output_dir: str = str(MODELS_DIR)
-    epochs: int = 5
+    epochs: int = 8
     batch_size: int = 16
-    learning_rate: float = 6e-5
+    learning_rate: float = 2e-4
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     max_length: int = 96
@@ -116,12 +116,11 @@ def fine_tune(config: TrainingConfig, texts: list[str], labels: list[str]) -> St
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * steps), steps)
     generator = torch.Generator().manual_seed(config.seed)
     use_amp = device.type == "cuda"
+    lengths = [len(ids) for ids in encodings["input_ids"]]
     model.train()
     for epoch in range(config.epochs):
-        order = torch.randperm(len(texts), generator=generator).tolist()
         total = 0.0
-        for start in range(0, len(order), config.batch_size):
-            idx = order[start:start + config.batch_size]
+        for idx in _bucketed_batches(lengths, config.batch_size, generator):
             batch = tokenizer.pad(
                 {k: [encodings[k][i] for i in idx] for k in encodings}, return_tensors="pt"
             ).to(device)
@@ -138,6 +137,19 @@ def fine_tune(config: TrainingConfig, texts: list[str], labels: list[str]) -> St
         log.info("epoch %d/%d loss %.4f", epoch + 1, config.epochs, total / len(texts))
     model.eval()
     return StanceClassifier(model, tokenizer, max_length=config.max_length, device=device)
+
+
+def _bucketed_batches(lengths: list[int], batch_size: int, generator: torch.Generator,
+                      pool: int = 8) -> list[list[int]]:
+    """Random batches of similar token length: shuffle, sort within pools of ``pool`` batches,
+    cut into batches and shuffle their order. Less padding per step, still random per epoch."""
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    batches = []
+    for start in range(0, len(order), batch_size * pool):
+        chunk = sorted(order[start:start + batch_size * pool], key=lambda i: lengths[i])
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    shuffled = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[i] for i in shuffled]
 
 
 def _texts_labels(rows):
