@@ -118,6 +118,131 @@ def _cmd_score(args) -> int:
     return 0 if scored else EXIT_NOTHING_SCORED
 
 
+SERVICE = "service.service:StanceService"
+
+
+def _cmd_serve(args) -> int:
+    import os
+
+    from stance.model import check_model_dir, default_model_dir
+
+    model = Path(args.model or os.environ.get("STANCE_MODEL_DIR") or default_model_dir()).resolve()
+    # The service checks again on import; checking here gives a one-line error instead of a traceback.
+    check_model_dir(model)
+    env = {**os.environ, "STANCE_MODEL_DIR": str(model)}
+    for name, value in (("BENTOML_DO_NOT_TRACK", "True"), ("HF_HUB_OFFLINE", "1"),
+                        ("TRANSFORMERS_OFFLINE", "1")):
+        env.setdefault(name, value)
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "service" / "service.py").is_file():
+        raise SystemExit(f"error: {root}/service/service.py not found: `stance serve` runs from a "
+                         "checkout installed with `pip install -e .` (or `make serve`)")
+    command = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", args.host,
+               "--port", str(args.port), "--working-dir", str(root)]
+    print(f"serving {model.name} on http://{args.host}:{args.port} (Ctrl-C stops)", file=sys.stderr)
+    sys.stderr.flush()
+    # exec, not a child: the server runs in the foreground and gets signals (Ctrl-C, a killed
+    # process group) directly.
+    os.execve(sys.executable, command, env)
+    return 0  # not reached
+
+
+def _tracked(args):
+    from stance.articles import read_inputs
+    from stance.model import StanceClassifier
+    from stance.tracking import track
+
+    classifier = StanceClassifier.load(args.model, device=args.device)
+    with _progress("tracking") as bar:
+        tracking = track(classifier, read_inputs(args.paths), by=args.by, progress=bar)
+    for skipped in tracking.skipped:
+        print(f"skipped {skipped.id}: {skipped.reason}", file=sys.stderr)
+    if tracking.undated:
+        print(f"undated: {len(tracking.undated)} article(s) without a publication date, counted in "
+              f"period 'undated': {', '.join(tracking.undated[:10])}"
+              f"{' …' if len(tracking.undated) > 10 else ''}", file=sys.stderr)
+    return tracking
+
+
+def _cmd_track(args) -> int:
+    from stance.output import infer_format, write_rows
+
+    tracking = _tracked(args)
+    if not tracking.articles:
+        print("nothing scored: no table written", file=sys.stderr)
+        return EXIT_NOTHING_SCORED
+    for path in (args.output, args.sentences):
+        if path and path != "-":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_rows(tracking.table(args.by_actor), args.output, infer_format(args.output, args.format, "csv"))
+    if args.sentences:
+        write_rows([s.to_row() for s in tracking.sentences], args.sentences,
+                   infer_format(args.sentences, None))
+    if args.plot or args.html:
+        from stance import report
+
+        if args.plot:
+            print(f"wrote {report.write_png(tracking, args.plot)}", file=sys.stderr)
+        if args.html:
+            print(f"wrote {report.write_html(tracking, args.html, args.by_actor)}", file=sys.stderr)
+    print(f"tracked {len(tracking.articles)} article(s), {len(tracking.sentences)} sentences; "
+          f"skipped {len(tracking.skipped)}", file=sys.stderr)
+    return 0
+
+
+def _cmd_network(args) -> int:
+    from stance.network import edge_rows, stance_graph, write_edges_csv, write_graphml
+
+    if args.period and not args.by:
+        print("error: --period needs --by (the period unit)", file=sys.stderr)
+        return EXIT_USAGE
+    if not (args.graphml or args.edges):
+        print("error: pass --graphml FILE and/or --edges FILE", file=sys.stderr)
+        return EXIT_USAGE
+    per_period = args.by is not None and not args.period
+    args.by = args.by or "year"  # any unit: without --by the network ignores periods
+    tracking = _tracked(args)
+    if not tracking.articles:
+        return EXIT_NOTHING_SCORED
+    if args.graphml:
+        graph = stance_graph(tracking.sentences, args.period, per_period, args.include_neutral)
+        print(f"wrote {write_graphml(graph, args.graphml)} ({graph.number_of_nodes()} nodes, "
+              f"{graph.number_of_edges()} edges)", file=sys.stderr)
+    if args.edges:
+        rows = edge_rows(tracking.sentences, args.period, per_period, args.include_neutral)
+        print(f"wrote {write_edges_csv(rows, args.edges)} ({len(rows)} edges)", file=sys.stderr)
+    return 0
+
+
+def _add_tracking_parsers(sub) -> None:
+    from stance.tracking import PERIODS
+
+    tk = sub.add_parser("track", help="stance shares per period (and actor) over time")
+    tk.add_argument("paths", nargs="+", help=".txt/.md file, directory, .jsonl of articles, or -")
+    tk.add_argument("--by", choices=PERIODS, default="month", help="period unit (default month)")
+    tk.add_argument("--by-actor", action="store_true", help="one row per period and actor")
+    tk.add_argument("-o", "--output", default=None, help="the table (default CSV on stdout)")
+    tk.add_argument("--format", choices=("jsonl", "csv", "parquet"), default=None)
+    tk.add_argument("--plot", default=None, help="PNG of stance shares per period and actor")
+    tk.add_argument("--html", default=None, help="self-contained HTML page with evidence")
+    tk.add_argument("--sentences", default=None, help="sentence rows with actor (.jsonl or .csv)")
+    tk.add_argument("--model", default=None)
+    tk.add_argument("--device", default="auto")
+    tk.set_defaults(func=_cmd_track)
+
+    nw = sub.add_parser("network", help="actor × stance network as GraphML and a CSV edge list")
+    nw.add_argument("paths", nargs="+", help=".txt/.md file, directory, .jsonl of articles, or -")
+    nw.add_argument("--graphml", default=None, help="GraphML file (Gephi, visone, networkx)")
+    nw.add_argument("--edges", default=None, help="CSV edge list: source,target,weight,period")
+    nw.add_argument("--by", choices=PERIODS, default=None,
+                    help="split weights by period (w_<period> edge attributes, CSV rows per period)")
+    nw.add_argument("--period", default=None, help="only this window, e.g. 2022-03 with --by month")
+    nw.add_argument("--include-neutral", action="store_true", help="add edges to 'neutral'")
+    nw.add_argument("--model", default=None)
+    nw.add_argument("--device", default="auto")
+    nw.set_defaults(func=_cmd_network)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stance", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -157,6 +282,14 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--model", default=None)
     sc.add_argument("--device", default="auto")
     sc.set_defaults(func=_cmd_score)
+
+    sv = sub.add_parser("serve", help="run the HTTP service (BentoML) in the foreground")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=3000)
+    sv.add_argument("--model", default=None,
+                    help="model directory (default: $STANCE_MODEL_DIR, else the default model)")
+    sv.set_defaults(func=_cmd_serve)
+    _add_tracking_parsers(sub)
     return parser
 
 

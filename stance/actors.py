@@ -1,0 +1,613 @@
+"""Actor attribution: who holds the stance a sentence expresses or reports.
+
+Each sentence gets one of ``ukraine``, ``russia``, ``nato``, ``other`` or ``none`` plus the surface
+name that decided it ("Zelensky", "the Kremlin", "Moscow"). The rules are tried in order and the
+first that names a holder wins:
+
+1. ``quote``: the speaker of a quote, after it (``"…," Zelensky said`` / ``"…," said Lavrov``,
+   ``X quoted Y as saying``) or as a headline tag (``… – Zelenskyy``, ``Juncker: …``).
+2. ``according-to``: ``according to X``, ``in the words of X``.
+3. ``reporting-verb``: the subject of a reporting or attitude verb outside quotes (said, told,
+   warned, insisted, wants, sees, rejects…), including ``X, Ukraine's president, has said`` and
+   the speaker before a quote (``He added, "…"``).
+4. ``quote-continuation``: a quote with no attribution of its own takes the speaker of the
+   multi-sentence quote it belongs to (the attribution may come in a later sentence) or, failing
+   that, the speaker of the previous sentence.
+5. ``possessive``: the holder of an attitude noun (``Putin's demands``, ``Zelensky's remarks``).
+6. ``subject``: a named actor at the head of a clause (``Moscow has…``, ``Ukrainian officials…``).
+
+Pronouns and role nouns ("he", "the minister") resolve to an earlier person in the sentence, else
+the previous sentence's holder. Names come from the editable gazetteer (``stance.gazetteer``);
+within an article, "Czech PM Petr Fiala" teaches that a later "Fiala" speaks for NATO. Speakers
+that the gazetteer does not know (a named analyst, a pollster, a former minister) are ``other``;
+media outlets that merely report are never holders. The rules read surface patterns only: no
+parser model is needed, so nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from stance.gazetteer import MEDIA, Gazetteer, Mention, default_gazetteer
+
+NONE = "none"
+_ANAPHOR = "anaphor"
+
+# Reporting and attitude verbs. Base forms that are mostly nouns in news text ("support",
+# "promise", "call") are left out; their -s forms are checked for a noun reading in context.
+_VERB_WORDS = (
+    "say|says|said|tell|tells|told|stated|announces|announced|warn|warns|warned|insist|insists|"
+    "insisted|adds|added|claim|claims|claimed|argue|argues|argued|noted|stresses|stressed|"
+    "emphasi[sz]es|emphasi[sz]ed|underlines|underlined|urge|urges|urged|reaffirms|reaffirmed|"
+    "reiterates|reiterated|repeated|declares|declared|confirms|confirmed|deny|denies|denied|"
+    "acknowledge|acknowledges|acknowledged|admit|admits|admitted|concede|concedes|conceded|"
+    "suggest|suggests|suggested|indicates|indicated|signalled|signaled|hinted|predicts|"
+    "predicted|promised|pledged|vowed|tweeted|wrote|explained|asserts|asserted|demands|"
+    "demanded|want|wants|wanted|see|sees|saw|viewed|regards|regarded|considers|considered|"
+    "believe|believes|believed|think|thinks|thought|hoped|feared|reject|rejects|rejected|"
+    "oppose|opposes|opposed|supports|supported|backs|backed|accept|accepts|accepted|agree|"
+    "agrees|agreed|offered|propose|proposes|proposed|threatens|threatened|calls|called|asks|"
+    "asked|describes|described|concludes|concluded|assume|assumes|assumed|estimated|"
+    "recogni[sz]e|recogni[sz]es|recogni[sz]ed|understand|understands|understood|expect|"
+    "expects|expected|dismissed|welcomed|complained|accused|replied|responded|remarked|"
+    "reported|objected|favou?red|refuse|refuses|refused|rules out|ruled out|vetoed|blocked|"
+    "forbade|preferred|cautions|cautioned|maintains|maintained|contends|contended|recalled|"
+    "observed|pointed out|echoed|lamented|critici[sz]ed|condemned|praised|hailed|reckons|"
+    "reckoned|forecast|advocates|advocated|conceded|predicted|mused|quipped|countered|"
+    "retorted|acknowledged|testified|briefed|informed|assured|reassured"
+)
+_HEADLINE_VERBS = (
+    "Say|Says|Said|Tells|Told|Warns|Insists|Vows|Urges|Rejects|Demands|Wants|Concedes|Admits|"
+    "Pledges|Accepts|Refuses|Signals|Announces|Declares|Confirms|Denies|Backs|Opposes|Supports|"
+    "Rules Out|Calls For|Hints|Suggests|Asks|Argues|Claims|Predicts|Expects|Sees|Believes"
+)
+_VERB = re.compile(rf"(?<![\w-])(?:{_VERB_WORDS}|{_HEADLINE_VERBS})(?![\w-])")
+# -s forms that are just as often plural nouns ("Putin's demands", "its promises").
+_AMBIGUOUS_S_FORMS = {"demands", "calls", "backs", "supports", "sees", "considers", "regards",
+                      "claims", "wants", "proposes", "rejects", "accepts", "adds", "urges",
+                      "refuses", "asks", "threatens", "describes", "concludes", "predicts",
+                      "insists", "cautions", "maintains", "advocates", "reckons", "opposes"}
+_NOUN_BEFORE = {"the", "a", "an", "its", "his", "her", "their", "our", "my", "of", "these",
+                "those", "whose", "such", "new", "any", "no", "and", "or", "membership", "nato"}
+_AUXILIARY_TAIL = re.compile(
+    r"(?:\s+(?:has|have|had|is|are|was|were|been|be|will|would|could|can|may|might|must|should|"
+    r"shall|does|do|did|not|never|no longer|also|now|again|reportedly|previously|repeatedly|"
+    r"publicly|privately|openly|recently|later|earlier|already|once|then|still|long|firmly|"
+    r"officially|formally|just|only|even|clearly|explicitly|further|today|yesterday|"
+    r"on \w+day|[a-z]{3,}ly|to|said to|seemed to|appeared to|is said to))+\s*$")
+_CLAUSE_WORD = re.compile(
+    r"\b(?:that|and|but|while|as|because|after|before|when|although|though|whereas|since|which|"
+    r"who|whom|where|if|so|than|whether|once|until|unless)\b", re.IGNORECASE)
+_CHUNK_SPLIT = re.compile(r"[,;:()\[\]–—]")
+_DETERMINERS = {"the", "a", "an", "this", "these", "those", "its", "their", "his", "her", "one",
+                "another", "some", "several", "many", "most", "few", "two", "three"}
+# Words that open an adverbial or subordinate chunk rather than a subject.
+_INTRO_WORDS = {
+    "in", "on", "at", "after", "before", "during", "despite", "amid", "amidst", "as", "while",
+    "when", "although", "though", "if", "since", "because", "according", "meanwhile", "however",
+    "earlier", "later", "also", "still", "yet", "nearly", "almost", "with", "without", "for",
+    "from", "by", "to", "of", "under", "over", "until", "unlike", "like", "but", "and", "so",
+    "then", "now", "today", "yesterday", "last", "next", "once", "whatever", "whether", "where",
+    "why", "how", "what", "instead", "indeed", "moreover", "furthermore", "separately",
+    "elsewhere", "nowhere", "not", "even", "only", "perhaps", "having", "being", "within",
+    "throughout", "ahead", "upon", "about", "around", "between", "against", "toward", "towards",
+    "into", "beyond", "among", "including", "who", "which", "whose", "whom", "that", "there", "it",
+}
+# May open a subject chunk: "Even Estonia's foreign minister, …, admitted".
+_LEADING_ADVERBS = {"even", "also", "only", "now", "then", "still"}
+_PRONOUNS = {"he", "she", "they", "we"}
+_ROLE_ANAPHORS = re.compile(
+    r"^(?:the\s+)?(?:(?:foreign|defen[cs]e|prime|deputy)\s+)?(?:president|minister|spokes(?:man|woman|"
+    r"person)|chancellor|official|diplomat|envoy|ambassador|leader|premier|secretary)$",
+    re.IGNORECASE)
+# Capitalised words that are titles or function words, not names.
+_TITLE_WORDS = {
+    "the", "a", "an", "mr", "mrs", "ms", "dr", "president", "prime", "minister", "ministry",
+    "foreign", "defence", "defense", "deputy", "secretary", "general", "chancellor", "spokesman",
+    "spokeswoman", "spokesperson", "ambassador", "envoy", "chief", "head", "former", "senator",
+    "pm", "fm", "mp", "vice", "state", "of", "for", "and", "adviser", "advisor", "aide", "senior",
+    "top", "lieutenant", "colonel", "admiral", "commander", "gen", "lt", "sir", "lord", "dame",
+    "pope", "king", "queen", "premier", "speaker", "mayor", "governor", "army", "office",
+    "government", "armed", "forces", "air", "navy", "embassy", "mission", "parliament",
+    "delegation", "representative", "commissioner", "director", "executive", "in", "at", "on",
+}
+# Capitalised words after a place that keep it the government ("Ukraine Foreign Ministry"); any
+# other capitalised word makes the place part of another name ("Kyiv International Institute").
+_OFFICE_WORDS = {
+    "president", "prime", "premier", "pm", "fm", "minister", "ministry", "foreign", "defence",
+    "defense", "deputy", "secretary", "government", "parliament", "embassy", "mission", "army",
+    "navy", "armed", "air", "ambassador", "envoy", "spokesman", "spokeswoman", "spokesperson",
+    "chief", "chancellor", "authorities", "officials", "leader", "leaders", "has", "is", "was",
+    "will", "would", "says", "said",
+}
+# Capitalised words that open a headline or label but never name a speaker.
+_NOT_A_SPEAKER = {"war", "news", "live", "update", "updates", "breaking", "analysis", "opinion",
+                  "explainer", "watch", "exclusive", "video", "photos", "editorial", "comment",
+                  "factbox", "timeline", "q&a", "read", "more", "related", "summit", "why", "how",
+                  "what", "when", "time"}
+# A capitalised plural at the start of a sentence is a common noun, not an unknown name.
+_COMMON_SUBJECTS = {"officials", "sources", "ministers", "leaders", "lawmakers", "legislators",
+                    "reports", "witnesses", "police", "prosecutors", "investigators", "rescuers",
+                    "doctors", "authorities", "negotiators", "allies", "members", "participants",
+                    "delegates", "people", "some", "others", "many", "both", "neither", "all",
+                    "most", "few", "several", "none", "everyone", "nobody", "it", "this", "that"}
+_ATTITUDE_NOUNS = (
+    r"demands?|appeals?|requests?|calls?|position|stance|concerns?|comments|remarks|statements?|"
+    r"insistence|objections?|opposition|refusal|offers?|proposals?|warnings?|threats?|views?|"
+    r"ultimatum|decision|pledges?|promises?|assurances?|arguments?|messages?|conditions|"
+    r"red lines?|veto|reservations|acknowledge?ment|admission|concession|readiness|willingness|"
+    r"address|speech|interview|letter|efforts?|push|attempts?|campaign|application")
+_ATTITUDE_NOUN = re.compile(rf"^(?:'s|’s|'|’)\s+(?:[\w-]+\s+){{0,2}}?(?:{_ATTITUDE_NOUNS})\b", re.IGNORECASE)
+# After a clause-initial "X's": an agent or attitude keeps X the holder; anything else ("Ukraine's
+# bid", "Kyiv's NATO dream") makes X the topic of the sentence, not its holder.
+_POSSESSIVE = re.compile(r"^(?:'s|’s)\s+(?:[\w-]+\s+){0,2}?(?P<noun>[\w-]+)")
+_PASSIVE = re.compile(
+    r"^(?:'s|’s)?\s+(?:(?:has|have|had|will|would|could|may|might|must|should)\s+)?(?:not\s+)?"
+    r"(?:is|are|was|were|be|been|being)\s+(?:\w+ly\s+)?(?:not\s+)?(?:un)?(?:likely\s+to\s+be\s+)?"
+    r"(?!determined|committed|prepared|convinced|opposed|resolved|interested|ready|set on)"
+    r"(?:\w+ed|\w+en|set|put|told|sent|left|kept|shut|held|unlikely|likely)\b")
+_PASSIVE_AGENT = re.compile(r"\b\w+(?:ed|en)\s+by\s+(?:the\s+)?$")
+_QUOTED_AS = re.compile(
+    r"\bquoted\s+(?P<who>(?:[^§.;:!?]|\.(?=\w)){2,80}?)\s+as\s+(?:saying|telling|stating)\b")
+_ACCORDING_TO = re.compile(
+    r"\b(?:[Aa]ccording to|[Ii]n the words of|[Aa]s (?:written|reported|stated|said|put) by|"
+    r"[Cc]ited by|[Qq]uoting)\s+(?P<who>(?:[^,.;:!?§]|\.(?=\w)|(?<=\b[A-Z])\.){2,100})")
+# A period inside "U.S." or "Mr." does not end a speaker's name.
+_PHRASE = r"(?:[^§.;:!?,]|\.(?=\w)|(?<=\b[A-Z])\.|(?<=\bM[rs])\.|(?<=\bMrs)\.|(?<=\bDr)\.)"
+_AFTER_QUOTE = re.compile(
+    rf"^\s*,?\s*(?:(?P<verb1>{_VERB_WORDS})\s+(?P<after>(?:{_PHRASE}|,){{1,150}})"
+    rf"|(?P<before>{_PHRASE}{{1,100}}?)\s+(?:(?:has|had|have)\s+)?(?P<verb2>{_VERB_WORDS})(?![\w-]))")
+_PARTICIPLE_NEXT = re.compile(r"\s+(?:by|in|at|after|on|during|last|earlier|with|under|for|over|"
+                              r"from|since|as|between|before)\b")
+_AFTER_CUT = re.compile(r"\s(?:on|in|at|during|after|when|while|as|before|to|from|via|"
+                        r"last|this|earlier|later|told|who|which|adding|referring)\s", re.IGNORECASE)
+_HEADLINE_TAG = re.compile(r"\s[–—-]\s+(?P<who>[^–—\-\d][^–—]{1,40}?)\s*$")
+_HEADLINE_LEAD = re.compile(r"^(?P<who>[A-Z][^:\d]{1,40}):\s")
+_NEXT_WORD = re.compile(r"\s+([\w’'.-]+)")
+_NAME_TOKEN = re.compile(r"\b[A-Z][\w’'.-]*[\w]|\b[A-Z]\b")
+# A quote this share of a sentence or more is the sentence's content, so its speaker holds it.
+_QUOTE_SHARE = 0.4
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """The holder of a sentence's stance: ``actor``, the ``surface`` name, and the ``rule`` used."""
+
+    actor: str
+    surface: str | None = None
+    rule: str = "none"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+_NOBODY = Attribution(NONE)
+
+
+@dataclass
+class _Sentence:
+    text: str
+    masked: str
+    mentions: list[Mention]
+    opens_quote: bool  # a quote starts and does not close within the sentence
+    closes_quote: bool  # a quote closes that opened in an earlier sentence
+    quote_share: float
+    headline: bool
+
+    def starts_with_quote(self) -> bool:
+        return self.masked.lstrip().startswith("§")
+
+
+def _quote_spans(text: str) -> tuple[list[tuple[int, int]], bool, bool]:
+    """Spans of quoted text (marks included), whether a quote is left open, and whether one
+    closes that opened before the sentence. Single quotes are scare quotes and are ignored."""
+    spans, start, closes_unopened = [], None, False
+    for i, ch in enumerate(text):
+        if ch == "“":
+            if start is None:
+                start = i
+        elif ch == "”" or (ch == '"' and start is not None):
+            if start is None:
+                spans, closes_unopened = [(0, i + 1)], True
+            else:
+                spans.append((start, i + 1))
+                start = None
+        elif ch == '"':
+            before = text[i - 1] if i else " "
+            after = text[i + 1] if i + 1 < len(text) else " "
+            if not before.isspace() and (after.isspace() or after in ",.;:)"):
+                # A closing mark with no opening one: the end of a quote begun earlier.
+                spans, closes_unopened = [(0, i + 1)], True
+            else:
+                start = i
+    opens = start is not None
+    if opens:
+        spans.append((start, len(text)))
+    return spans, opens, closes_unopened
+
+
+def _is_headline(text: str) -> bool:
+    words = [w for w in re.findall(r"[A-Za-z][\w’'-]*", text) if len(w) >= 4]
+    if len(words) < 3 or re.search(r"[.!]['\"”’]?$", text.strip()):
+        return False
+    return sum(w[0].isupper() for w in words) >= 0.6 * len(words)
+
+
+def _first_word(text: str) -> str:
+    words = text.split()
+    return words[0].strip("“\"'‘(").lower() if words else ""
+
+
+class ActorAttributor:
+    """Attribute the sentences of one article at a time; the gazetteer is loaded once."""
+
+    def __init__(self, gazetteer: Gazetteer | None = None):
+        self.gazetteer = gazetteer or default_gazetteer()
+
+    # -- preparing a sentence -------------------------------------------------------------------
+
+    def _prepare(self, text: str, aliases: dict) -> _Sentence:
+        spans, opens, closes = _quote_spans(text)
+        chars = list(text)
+        for start, end in spans:
+            chars[start:end] = "§" * (end - start)
+        masked = "".join(chars)
+        headline = _is_headline(text)
+        mentions = [m for m in self.gazetteer.find(masked, aliases)
+                    if not self._part_of_a_name(masked, m, headline)]
+        share = sum(end - start for start, end in spans) / max(len(text.strip()), 1)
+        return _Sentence(text, masked, mentions, opens, closes, share, headline)
+
+    def _part_of_a_name(self, masked: str, mention: Mention, headline: bool) -> bool:
+        """A place before a capitalised non-office word names something else ("Kyiv International
+        Institute", "Minsk II"); a place before an analyst noun is a subject area ("a Russia
+        analyst")."""
+        if mention.kind != "place":
+            return False
+        follow = re.match(r"\s+([A-Z][\w’'-]*|[a-z]+)", masked[mention.end:])
+        if not follow:
+            return False
+        word = follow.group(1)
+        if word[0].islower():
+            return self.gazetteer.entries.get(word, ("", ""))[1] == "generic"
+        return not headline and word.lower() not in _OFFICE_WORDS
+
+    def learn_aliases(self, texts: list[str]) -> dict[str, tuple[str, str]]:
+        """Surnames introduced with an actor cue ("Czech PM Petr Fiala", "Kremlin aide Vladimir
+        Medinsky"), so that a later bare "Fiala" resolves."""
+        aliases: dict[str, tuple[str, str]] = {}
+        for text in texts:
+            if _is_headline(text):
+                continue
+            for mention in self.gazetteer.find(text):
+                if mention.kind not in ("place", "adjective", "institution"):
+                    continue
+                tail = re.sub(r"^(?:'s|’s)", "", text[mention.end:])
+                proper, titled, pos = [], False, 0
+                while token := _NEXT_WORD.match(tail, pos):
+                    pos = token.end()
+                    word = token.group(1).rstrip(".,")
+                    if word.lower() in _TITLE_WORDS or word.lower() in self.gazetteer.agent_nouns:
+                        if proper:
+                            break
+                        titled = True
+                        continue
+                    if not word[:1].isupper() or len(proper) == 3:
+                        break
+                    proper.append(word)
+                if titled and len(proper) >= 2 and proper[-1] not in self.gazetteer.entries:
+                    aliases.setdefault(proper[-1], (mention.actor, "person"))
+        return aliases
+
+    # -- resolving a phrase to a holder -----------------------------------------------------------
+
+    def _before_agent_noun(self, masked: str, pos: int, limit: int) -> bool:
+        words = re.findall(r"[\w’'-]+|[^\w\s]", masked[pos:limit])[:5]
+        for word in words:
+            if not re.match(r"\w", word):
+                return False
+            if word.lower() in self.gazetteer.agent_nouns:
+                return True
+        return False
+
+    def _resolve(self, s: _Sentence, start: int, end: int, names: bool = True,
+                 initial_name: bool = False) -> Attribution | None:
+        """The holder named by ``s.masked[start:end]``: a gazetteer actor, an anaphor to resolve,
+        an unknown named speaker (``other``), ``media`` (skip), or None."""
+        phrase = s.masked[start:end].strip(" ,")
+        if not phrase or "§" in phrase:
+            return None
+        if phrase.lower() in _PRONOUNS or _ROLE_ANAPHORS.match(phrase):
+            return Attribution(_ANAPHOR, phrase, "anaphor")
+        former = re.search(r"\b[Ff]ormer\b|\bex-", phrase)
+        inside = [m for m in s.mentions if start <= m.start and m.end <= end]
+        for m in inside:
+            if m.kind == "adjective" and not self._before_agent_noun(s.masked, m.end, end):
+                continue
+            if m.actor == MEDIA:
+                if any(g.kind == "generic" for g in inside):  # "the paper's editorial board"
+                    return Attribution("other", m.surface, "")
+                return Attribution(MEDIA, m.surface, "media")
+            return Attribution("other" if former else m.actor, self._surface(s, m, inside, end), "")
+        if not names:
+            return None
+        tokens = [t.group(0) for t in _NAME_TOKEN.finditer(phrase)]
+        proper = [t for t in tokens if t.lower().strip(".") not in _TITLE_WORDS | _INTRO_WORDS
+                  | _DETERMINERS | _LEADING_ADVERBS]
+        if not proper or any(t.lower() in _NOT_A_SPEAKER for t in proper):
+            return None
+        at_start = s.masked[:start].strip(" “\"") == ""
+        if at_start and len(proper) == 1 and not initial_name and (
+                proper[0] == tokens[0] and proper[0].lower() in _COMMON_SUBJECTS):
+            return None  # "Officials said": a capitalised common noun, not a name
+        return Attribution("other", phrase if former else " ".join(proper[-3:]), "")
+
+    def _surface(self, s: _Sentence, mention: Mention, inside: list[Mention], end: int) -> str:
+        """The most specific name: the person in "Kremlin spokesman Dmitry Peskov", the official
+        noun in "Russian officials"."""
+        for other in inside:
+            if other.kind == "person" and other.actor == mention.actor:
+                return other.surface
+        if mention.kind == "adjective":
+            words = re.match(r"(?:\s+[\w’'-]+){1,5}", s.masked[mention.end:end])
+            tail = []
+            for word in (words.group(0).split() if words else []):
+                tail.append(word)
+                if word.lower() in self.gazetteer.agent_nouns and not word[:1].isupper():
+                    break
+            return " ".join([mention.surface, *tail])
+        return mention.surface
+
+    def _resolve_group(self, s: _Sentence, spans: list[tuple[int, int]]) -> Attribution | None:
+        """A head and its appositions ("Ihor Zhovkva, another advisor to President Zelenskyy"):
+        a gazetteer name anywhere in the group beats an unknown name."""
+        for start, end in spans:
+            found = self._resolve(s, start, end, names=False)
+            if found:
+                return found
+        for start, end in spans:
+            found = self._resolve(s, start, end, names=True)
+            if found:
+                return found
+        return None
+
+    # -- the rules --------------------------------------------------------------------------------
+
+    def _quote_speaker(self, s: _Sentence) -> Attribution | None:
+        quoted = _QUOTED_AS.search(s.masked)
+        if quoted:
+            found = self._resolve(s, quoted.start("who"), quoted.end("who"))
+            if found:
+                return found
+        for match in re.finditer(r"§+", s.masked):
+            tail_start = match.end()
+            m = _AFTER_QUOTE.match(s.masked[tail_start:])
+            if not m:
+                continue
+            if m.group("after"):
+                a_start = tail_start + m.start("after")
+                text = m.group("after")
+                cuts = [c.start() for c in _AFTER_CUT.finditer(text)] + [len(text)]
+                comma = text.find(",")
+                head_end = a_start + min(cuts + ([comma] if comma >= 0 else []))
+                spans = [(a_start, head_end)]
+                if comma >= 0:
+                    appos = text[comma + 1:]
+                    spans.append((a_start + comma + 1, a_start + comma + 1 + min(
+                        [len(appos)] + [c.start() for c in _AFTER_CUT.finditer(appos)])))
+                found = self._resolve_group(s, spans)
+            elif _CLAUSE_WORD.search(m.group("before")):
+                continue  # "…" and that Russia had changed…: a new clause, not an attribution
+            else:
+                found = self._resolve(s, tail_start + m.start("before"), tail_start + m.end("before"))
+            if found and found.actor != MEDIA:
+                return found
+        return None
+
+    def _headline_speaker(self, s: _Sentence) -> Attribution | None:
+        if re.search(r"[.!]['\"”’]?$", s.text.strip()):
+            return None
+        tag = _HEADLINE_TAG.search(s.masked)
+        if tag:
+            found = self._resolve(s, tag.start("who"), tag.end("who"), initial_name=True)
+            if found and found.actor != MEDIA:
+                return found
+        lead = _HEADLINE_LEAD.match(s.masked)
+        if lead and len(lead.group("who").split()) <= 4:
+            found = self._resolve(s, lead.start("who"), lead.end("who"), initial_name=True)
+            if found and found.actor != MEDIA and not any(
+                    m.kind in ("place", "adjective") for m in s.mentions if m.end <= lead.end("who")):
+                return found
+        return None
+
+    def _according_to(self, s: _Sentence) -> Attribution | None:
+        for m in _ACCORDING_TO.finditer(s.masked):
+            found = self._resolve(s, m.start("who"), m.end("who"), names=False)
+            if found and found.actor != MEDIA:
+                return found
+        return None
+
+    def _subject_spans(self, s: _Sentence, pos: int) -> list[tuple[int, int]]:
+        """Where the subject of a verb at ``pos`` is: the clause before it, else (for ``X, an
+        apposition, said``) the comma chunks before that, skipping relative and participial ones."""
+        bounds = [0] + [m.end() for m in _CHUNK_SPLIT.finditer(s.masked, 0, pos)]
+        last = bounds[-1]
+        words = list(_CLAUSE_WORD.finditer(s.masked, last, pos))
+        start = words[-1].end() if words else last
+        subject = _AUXILIARY_TAIL.sub("", s.masked[start:pos])
+        if subject.strip(" ,§"):
+            return [(start, start + len(subject))]
+        if words:
+            return []  # "…, which said": the subject is the antecedent, not a chunk
+        spans = []
+        for begin, end in zip(reversed(bounds[:-1]), reversed(bounds[1:]), strict=False):
+            chunk = s.masked[begin:end - 1]
+            first = _first_word(chunk)
+            if not first or "§" in first:
+                continue
+            if first in _LEADING_ADVERBS:
+                spans.append((begin, end - 1))
+                break
+            if first in _INTRO_WORDS or first.endswith(("ing", "ed")):
+                continue  # "who backed membership…", "responding to…", "drafted by…"
+            spans.append((begin, end - 1))
+            if len(spans) == 3:
+                break
+        return spans[::-1]  # the head first, then its appositions
+
+    def _verb_subject(self, s: _Sentence) -> Attribution | None:
+        for verb in _VERB.finditer(s.masked):
+            word = verb.group(0)
+            if word[0].isupper() and not s.headline:
+                continue
+            before = s.masked[:verb.start()].rstrip()
+            previous = before.split()[-1] if before.split() else ""
+            previous = previous if previous[:1].isupper() else previous.lower()
+            if previous.endswith(("'s", "’s")) or previous in _NOUN_BEFORE:
+                continue  # "Putin's demands", "Kyiv's stated objective": not a verb here
+            if word in _AMBIGUOUS_S_FORMS and not (
+                    previous[:1].isupper() or previous in ("he", "she", "it", "who", "which")
+                    or previous in self.gazetteer.agent_nouns):
+                continue  # "making demands", "membership hopes"
+            if word.endswith("ed") and before.endswith(",") and _PARTICIPLE_NEXT.match(s.masked[verb.end():]):
+                continue  # "The package, agreed after talks, …": a participle, not the main verb
+            spans = self._subject_spans(s, verb.start())
+            found = self._resolve_group(s, spans) if spans else None
+            if found and found.actor == _ANAPHOR:
+                return self._in_sentence_antecedent(s, spans[0][0], found)
+            if found and found.actor != MEDIA:
+                return found
+        return None
+
+    @staticmethod
+    def _in_sentence_antecedent(s: _Sentence, pos: int, anaphor: Attribution) -> Attribution:
+        """'he' after 'In a statement by President Zelenskiy, …' refers to Zelenskiy."""
+        persons = [m for m in s.mentions if m.end <= pos and m.kind == "person"]
+        if persons and anaphor.surface.lower() in ("he", "she"):
+            return Attribution(persons[-1].actor, persons[-1].surface, "")
+        return anaphor
+
+    def _clause_subject(self, s: _Sentence) -> Attribution | None:
+        """A named actor heading the first clause that has a subject. A clause headed by anything
+        else ("The sanctions on Russia…"), by a topic ("Ukraine's bid…") or by a passive
+        ("Ukraine was admitted…") ends the search with no holder."""
+        bounds = [0] + [m.end() for m in re.finditer(r"[,;:]|\bthat\b", s.masked)] + [len(s.masked) + 1]
+        for index, (begin, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
+            chunk = s.masked[begin:end - 1]
+            first = _first_word(chunk)
+            if not first or "§" in first:
+                continue
+            if first in _INTRO_WORDS or first.endswith("ing") or \
+                    (first[:1].islower() and first not in _DETERMINERS
+                     and not chunk.lstrip(" “\"'‘(")[:1].isupper()):
+                continue
+            offset = begin + len(chunk) - len(chunk.lstrip(" “\"'‘("))
+            lead = [m for m in s.mentions if offset <= m.start < end - 1]
+            if not lead:
+                return self._apposition(s, bounds, index)
+            gap = s.masked[offset:lead[0].start].split()
+            proper_gap = any(w[:1].isupper() for w in gap)
+            if any(w[:1].islower() and w.lower() not in _DETERMINERS
+                   and not (proper_gap and w in ("of", "for")) for w in gap):
+                return self._apposition(s, bounds, index)
+            return self._lead_holder(s, lead[0], end - 1)
+        return None
+
+    def _lead_holder(self, s: _Sentence, mention: Mention, end: int) -> Attribution | None:
+        after = s.masked[mention.end:end]
+        if mention.kind == "adjective" and not self._before_agent_noun(s.masked, mention.end, end):
+            return None
+        if mention.actor == MEDIA or _PASSIVE.match(after):
+            return None
+        possessive = _POSSESSIVE.match(after)
+        if possessive and not _ATTITUDE_NOUN.match(after) and \
+                possessive.group("noun").lower() not in self.gazetteer.agent_nouns:
+            return None
+        inside = [m for m in s.mentions if mention.start <= m.start and m.end <= end]
+        return Attribution(mention.actor, self._surface(s, mention, inside, end), "subject")
+
+    def _apposition(self, s: _Sentence, bounds: list[int], index: int) -> Attribution | None:
+        """'Ihor Zhovkva, another advisor to President Zelenskyy, …': a named head whose
+        apposition names an actor."""
+        head = s.masked[bounds[index]:bounds[index + 1] - 1].strip()
+        if index + 2 >= len(bounds) or not re.fullmatch(r"(?:[A-Z][\w’'.-]*\s*){2,4}", head):
+            return None
+        appos = s.masked[bounds[index + 1]:bounds[index + 2] - 1]
+        if _first_word(appos) not in _DETERMINERS | {"head", "chief", "deputy", "spokesman", "adviser"}:
+            return None
+        found = self._resolve(s, bounds[index + 1], bounds[index + 2] - 1, names=False)
+        if found and found.actor not in (MEDIA, _ANAPHOR):
+            return Attribution(found.actor, found.surface, "subject")
+        return None
+
+    def _possessive(self, s: _Sentence) -> Attribution | None:
+        for m in s.mentions:
+            if m.kind in ("person", "institution", "place") and _ATTITUDE_NOUN.match(s.masked[m.end:]):
+                return Attribution(m.actor, m.surface, "possessive")
+        return None
+
+    def _passive_agent(self, s: _Sentence) -> Attribution | None:
+        """'The plan tabled by Kyiv…': the agent of a passive participle."""
+        for m in s.mentions:
+            if m.kind != "adjective" and m.actor != MEDIA and _PASSIVE_AGENT.search(s.masked[:m.start]):
+                return Attribution(m.actor, m.surface, "agent")
+        return None
+
+    # -- an article ---------------------------------------------------------------------------------
+
+    def _local(self, s: _Sentence) -> Attribution | None:
+        for rule, finder in (("quote", self._quote_speaker), ("quote", self._headline_speaker),
+                             ("according-to", self._according_to),
+                             ("reporting-verb", self._verb_subject)):
+            found = finder(s)
+            if found:
+                return Attribution(found.actor, found.surface, found.rule or rule) \
+                    if found.actor != _ANAPHOR else found
+        return None
+
+    def attribute(self, texts: list[str], furniture: list[bool] | None = None) -> list[Attribution]:
+        """One attribution per sentence of an article, in order (context crosses sentences)."""
+        furniture = furniture or [False] * len(texts)
+        aliases = self.learn_aliases([t for t, f in zip(texts, furniture, strict=True) if not f])
+        prepared = [self._prepare(t, aliases) for t in texts]
+        local = [None if f else self._local(s) for s, f in zip(prepared, furniture, strict=True)]
+        result: list[Attribution] = []
+        last: tuple[int, Attribution] | None = None
+        for i, (s, found) in enumerate(zip(prepared, local, strict=True)):
+            if furniture[i]:
+                result.append(Attribution(NONE, None, "furniture"))
+                continue
+            if found and found.actor == _ANAPHOR:
+                found = (Attribution(last[1].actor, last[1].surface, "anaphor")
+                         if last and i - last[0] <= 3 else None)
+            if found is None and (s.starts_with_quote() or s.opens_quote or s.closes_quote
+                                  or s.quote_share >= _QUOTE_SHARE):
+                found = self._quote_owner(i, prepared, local, last)
+            found = (found or self._clause_subject(s) or self._possessive(s)
+                     or self._passive_agent(s) or _NOBODY)
+            if found.actor != NONE:
+                last = (i, found)
+            result.append(found)
+        return result
+
+    @staticmethod
+    def _quote_owner(i, prepared, local, last) -> Attribution | None:
+        """A quote without its own attribution: the speaker named where the same quote closes
+        (a later sentence), else the speaker of the sentence just before."""
+        if prepared[i].opens_quote:
+            for j in range(i + 1, min(i + 6, len(prepared))):
+                if prepared[j].closes_quote:
+                    owner = local[j]
+                    if owner and owner.actor != _ANAPHOR and owner.rule == "quote":
+                        return Attribution(owner.actor, owner.surface, "quote-continuation")
+                    break
+        if last and i - last[0] <= 2:
+            return Attribution(last[1].actor, last[1].surface, "quote-continuation")
+        return None
+
+
+def attribute_sentences(texts: list[str], furniture: list[bool] | None = None,
+                        gazetteer: Gazetteer | None = None) -> list[Attribution]:
+    """Attribute the sentences of one article (in order) to the actors holding their stance."""
+    return ActorAttributor(gazetteer).attribute(texts, furniture)

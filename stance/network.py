@@ -1,0 +1,73 @@
+"""The actor × stance network, for Gephi, visone or networkx.
+
+A directed bipartite graph: actor nodes (``kind=actor``) point to stance nodes (``kind=stance``);
+an edge's ``weight`` is the number of sentences in which that actor holds that stance. With a
+period unit, each edge also carries one ``w_<period>`` attribute per period (its weight in that
+window), and the CSV edge list has one row per period; ``period`` restricts both to one window.
+Neutral sentences are left out unless asked for: they would dominate every actor's edges.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import networkx as nx
+
+from stance.labels import ACTORS, LABELS, STANCES
+from stance.tracking import ALL, TrackedSentence, period_sort_key
+
+
+def _selected(sentences: Iterable[TrackedSentence], period: str | None, include_neutral: bool):
+    labels = LABELS if include_neutral else STANCES
+    return [s for s in sentences if s.label in labels and (period is None or s.period == period)]
+
+
+def edge_rows(sentences: Iterable[TrackedSentence], period: str | None = None,
+              per_period: bool = False, include_neutral: bool = False) -> list[dict]:
+    """``source, target, weight, period`` rows; ``period`` is ``all`` unless split or windowed."""
+    chosen = _selected(sentences, period, include_neutral)
+    counts = Counter((s.period if per_period or period else ALL, s.actor, s.label) for s in chosen)
+    order = {name: i for i, name in enumerate(ACTORS)}
+    keys = sorted(counts, key=lambda k: (period_sort_key(k[0]), order[k[1]], LABELS.index(k[2])))
+    return [{"source": actor, "target": label, "weight": counts[(p, actor, label)], "period": p}
+            for p, actor, label in keys]
+
+
+def stance_graph(sentences: Iterable[TrackedSentence], period: str | None = None,
+                 per_period: bool = False, include_neutral: bool = False) -> nx.DiGraph:
+    """Actor → stance graph weighted by sentence counts (see the module docstring)."""
+    sentences = list(sentences)
+    graph = nx.DiGraph(name="actor-stance", period=period or ALL)
+    totals = edge_rows(sentences, period, include_neutral=include_neutral)
+    for row in totals:
+        graph.add_node(row["source"], kind="actor", label=row["source"])
+        graph.add_node(row["target"], kind="stance", label=row["target"])
+        graph.add_edge(row["source"], row["target"], weight=row["weight"], label=row["target"])
+    if per_period and period is None:
+        for row in edge_rows(sentences, per_period=True, include_neutral=include_neutral):
+            graph.edges[row["source"], row["target"]][f"w_{row['period']}"] = row["weight"]
+        windows = {key for _, _, data in graph.edges(data=True) for key in data if key.startswith("w_")}
+        for _, _, data in graph.edges(data=True):
+            for key in windows:
+                data.setdefault(key, 0)
+    return graph
+
+
+def write_graphml(graph: nx.DiGraph, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nx.write_graphml(graph, path)
+    return path
+
+
+def write_edges_csv(rows: list[dict], path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["source", "target", "weight", "period"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

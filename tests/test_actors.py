@@ -1,0 +1,108 @@
+import json
+
+import pytest
+
+from stance.actor_eval import accuracy_table, file_predictions, seed_predictions
+from stance.actors import attribute_sentences
+from stance.gazetteer import Gazetteer
+from stance.labels import ACTORS
+from tests.conftest import SEEDS
+
+
+def actors(*sentences: str) -> list[str]:
+    return [a.actor for a in attribute_sentences(list(sentences))]
+
+
+def test_seed_sentences_get_the_labelled_actor():
+    table = accuracy_table(seed_predictions())
+    assert table["sentences"] == 94
+    assert table["accuracy"] >= 0.85
+    for actor in ("ukraine", "russia", "nato", "none"):
+        assert table["per_actor"][actor]["recall"] >= 0.75, (actor, table["per_actor"][actor])
+
+
+def test_seed_quotes_take_their_speaker_including_the_unattributed_continuation():
+    rows = seed_predictions()
+    first = next(r for r in rows if "It is clear that Ukraine is not a member" in r["text"])
+    continuation = next(r for r in rows if "For years we heard about the apparently" in r["text"])
+    assert (first["predicted"], first["surface"]) == ("ukraine", "Zelenskyy")
+    assert continuation["predicted"] == "ukraine" and continuation["rule"] == "quote-continuation"
+
+
+def test_authored_actor_test_set_is_original_and_well_formed():
+    rows = [json.loads(line) for line in (SEEDS / "actor_test.jsonl").read_text().splitlines()]
+    assert len(rows) >= 80
+    assert {r["actor"] for r in rows} == set(ACTORS)
+    seeds = {json.loads(line)["text"] for line in (SEEDS / "labels.jsonl").read_text().splitlines()}
+    authored = {json.loads(line)["text"] for path in (SEEDS / "authored").glob("*.jsonl")
+                for line in path.read_text().splitlines() if line.strip()}
+    assert not {r["text"] for r in rows} & (seeds | authored)
+
+
+def test_actor_test_set_accuracy_stays_high():
+    table = accuracy_table(file_predictions(SEEDS / "actor_test.jsonl"))
+    assert table["accuracy"] >= 0.85
+
+
+@pytest.mark.parametrize("sentence, actor, surface", [
+    ("“We will never give up our NATO course,” Zelensky said.", "ukraine", "Zelensky"),
+    ("“Kyiv must never join,” said Lavrov on Tuesday.", "russia", "Lavrov"),
+    ("Moscow has said it does not want Kyiv to join the alliance.", "russia", "Moscow"),
+    ("Ukraine's Foreign Ministry stated that membership was the only real guarantee.", "ukraine",
+     "Ukraine's Foreign Ministry"),
+    ("NATO Secretary General Mark Rutte said the door remained open.", "nato", "Rutte"),
+    ("According to Peskov, the question is closed.", "russia", "Peskov"),
+    ("Ukraine may not join NATO – Zelenskyy", "ukraine", "Zelenskyy"),
+    ("Hungarian officials said Budapest would veto any invitation.", "nato", "Hungarian officials"),
+    ("Beijing called for restraint on all sides, the Chinese foreign ministry said.", "other", "Beijing"),
+    ("Analysts said the shift in Kyiv was significant.", "other", "Analysts"),
+    ("“Membership is off the table,” said Fiona Hill, a former White House adviser.", "other", None),
+    ("Russian airstrikes hit Kharkiv overnight.", "none", None),
+    ("The summit will take place on March 24.", "none", None),
+    ("Ukraine's bid to join NATO has stalled since 2008.", "none", None),
+])
+def test_rules_name_the_holder(sentence, actor, surface):
+    found = attribute_sentences([sentence])[0]
+    assert found.actor == actor, found
+    if surface:
+        assert found.surface == surface
+
+
+def test_media_that_only_report_hold_no_stance():
+    assert actors("Reuters reported that talks would resume on Monday.") == ["none"]
+    assert actors("According to the Daily Mail, both sides appear to be warming to a truce.") == ["none"]
+
+
+def test_multi_sentence_quote_takes_the_speaker_named_at_its_end():
+    found = attribute_sentences(["“We will never give up.", "Our future is in NATO,” Zelensky said."])
+    assert [a.actor for a in found] == ["ukraine", "ukraine"]
+    assert found[0].rule == "quote-continuation"
+
+
+def test_pronouns_and_later_quotes_refer_to_the_previous_speaker():
+    found = actors("Stoltenberg said allies stood united.", "He added, “The door remains open.”",
+                   "“Russia does not get a veto.”")
+    assert found == ["nato", "nato", "nato"]
+
+
+def test_a_person_introduced_with_an_actor_cue_is_remembered_in_the_article():
+    found = attribute_sentences(["Czech PM Petr Fiala arrived in Kyiv on Tuesday.",
+                                 "“We stand with you,” Fiala tweeted."])
+    assert (found[1].actor, found[1].surface) == ("nato", "Fiala")
+
+
+def test_furniture_has_no_actor():
+    found = attribute_sentences(["CLICK HERE TO GET THE APP", "Putin said no."], [True, False])
+    assert [a.actor for a in found] == ["none", "russia"]
+    assert found[0].rule == "furniture"
+
+
+def test_the_gazetteer_is_an_editable_data_file(tmp_path):
+    data = {"actors": {"other": {"people": ["Kowalski"]}, "ukraine": {"places": ["Ukraine"]}},
+            "agent_nouns": ["officials"]}
+    path = tmp_path / "gazetteer.json"
+    path.write_text(json.dumps(data))
+    found = attribute_sentences(["Kowalski said Ukraine should wait."], gazetteer=Gazetteer.load(path))
+    assert found[0].actor == "other" and found[0].surface == "Kowalski"
+    with pytest.raises(ValueError, match="unknown actor"):
+        Gazetteer({"actors": {"martians": {"people": ["Zork"]}}})
