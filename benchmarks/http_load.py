@@ -1,0 +1,305 @@
+"""HTTP load on the stance service, next to in-process throughput of the same model in the same run.
+
+Starts `stance serve` on a free loopback port, then measures single-sentence POST /classify:
+sequential latency, throughput with p50/p99 latency at 8 and 32 concurrent clients (closed loop:
+each client sends its next request when the last is answered), and sequential latency again right
+after that load. Batched in-process throughput of the same model is measured before and after.
+Every phase is bounded by a request count and a time limit. Writes the `http_load` section of
+BENCHMARKS.md (``--no-write``: print only).
+
+    .venv/bin/python benchmarks/http_load.py [--model DIR] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from stance.model import StanceClassifier, check_model_dir, default_model_dir  # noqa: E402
+from stance.segment import segment  # noqa: E402
+
+BENCHMARKS = ROOT / "BENCHMARKS.md"
+START, END = "<!-- http_load:start -->", "<!-- http_load:end -->"
+GOAL_P50_MS = 15.0
+GOAL_RATIO = 0.70
+
+
+def sentences() -> list[str]:
+    """Real single sentences: the content sentences of the seed articles."""
+    found = []
+    for path in sorted((ROOT / "seeds" / "articles").glob("*.txt")):
+        found += [s.text for s in segment(path.read_text(encoding="utf-8")) if not s.furniture]
+    return found
+
+
+def percentile(values: list[float], q: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, model: Path, home: str):
+        self.url = f"http://127.0.0.1:{free_port()}"
+        env = {**os.environ, "BENTOML_HOME": home, "BENTOML_DO_NOT_TRACK": "True"}
+        env.pop("STANCE_API_TOKEN", None)
+        self.log = open(Path(home) / "server.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "stance.cli", "serve", "--host", "127.0.0.1",
+             "--port", self.url.rsplit(":", 1)[1], "--model", str(model)],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"server exited with {self.process.returncode}; see {self.log.name}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        raise SystemExit(f"server not ready after {timeout} s; see {self.log.name}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+async def run_clients(url: str, texts: list[str], clients: int, max_requests: int,
+                      seconds: float) -> dict:
+    """Closed-loop load: ``clients`` workers, each one request in flight, until a bound is hit."""
+    latencies: list[float] = []
+    errors: Counter = Counter()
+    issued = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async def worker(client: httpx.AsyncClient):
+        nonlocal issued
+        while issued < max_requests and time.perf_counter() < deadline:
+            text = texts[issued % len(texts)]
+            issued += 1
+            start = time.perf_counter()
+            try:
+                response = await client.post("/classify", json={"texts": [text]})
+                outcome = response.status_code
+            except httpx.HTTPError as exc:
+                outcome = type(exc).__name__
+            if outcome == 200:
+                latencies.append(time.perf_counter() - start)
+            else:
+                errors[outcome] += 1
+
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+        elapsed = time.perf_counter() - began
+    return summarise(latencies, errors, elapsed)
+
+
+def summarise(latencies: list[float], errors: Counter, elapsed: float) -> dict:
+    ms = [x * 1000 for x in latencies]
+    return {"requests": len(latencies) + sum(errors.values()), "errors": sum(errors.values()),
+            "error_kinds": dict(errors),
+            "throughput": len(latencies) / elapsed if elapsed else 0.0,
+            "p50": percentile(ms, 50) if ms else float("nan"),
+            "p99": percentile(ms, 99) if ms else float("nan")}
+
+
+def sequential(url: str, texts: list[str], max_requests: int, seconds: float) -> dict:
+    latencies, errors = [], Counter()
+    deadline = time.perf_counter() + seconds
+    began = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=60) as client:
+        for i in range(max_requests):
+            if time.perf_counter() > deadline:
+                break
+            start = time.perf_counter()
+            try:
+                outcome = client.post("/classify", json={"texts": [texts[i % len(texts)]]}).status_code
+            except httpx.HTTPError as exc:
+                outcome = type(exc).__name__
+            if outcome == 200:
+                latencies.append(time.perf_counter() - start)
+            else:
+                errors[outcome] += 1
+    return summarise(latencies, errors, time.perf_counter() - began)
+
+
+def in_process(model: Path, texts: list[str], seconds: float, batch_size: int = 64) -> dict:
+    """Sentences per second of predict_proba over the same sentences, batched as `stance score` does."""
+    classifier = StanceClassifier.load(model, device="auto")
+    classifier.predict_proba(texts[:batch_size])
+    done, began = 0, time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        classifier.predict_proba(texts, batch_size=batch_size)
+        done += len(texts)
+    elapsed = time.perf_counter() - began
+    return {"throughput": done / elapsed, "sentences": done, "batch_size": batch_size,
+            "device": str(classifier.device)}
+
+
+def batch_sizes(url: str) -> str:
+    """Mean adaptive batch size (requests per model call) BentoML reports for /classify."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    found = {}
+    for kind in ("sum", "count"):
+        match = re.search(rf'^bentoml_service_adaptive_batch_size_{kind}\{{[^}}]*method_name="classify"'
+                          rf'[^}}]*\}} ([0-9.e+]+)', text, re.MULTILINE)
+        found[kind] = float(match.group(1)) if match else 0.0
+    return f"{found['sum'] / found['count']:.1f}" if found["count"] else "n/a"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{cpu}, {cores} cores, {gpu}; Python {platform.python_version()}, "
+            f"torch {torch.__version__}")
+
+
+def render(results: dict) -> str:
+    rows = results["rows"]
+    before, after = results["in_process"]
+    best = max(before["throughput"], after["throughput"])
+    ratio = rows["32 clients"]["throughput"] / best
+    p50 = rows["sequential"]["p50"]
+    errors32 = rows["32 clients"]["errors"]
+    lines = [
+        START,
+        "## HTTP service load (`benchmarks/http_load.py`)",
+        "",
+        f"{results['date']} — {results['machine']}. Model `{results['model']}` on "
+        f"{before['device']}; server and load client share the machine. POST /classify, "
+        "one sentence per request (seed-article sentences), keep-alive connections; concurrent "
+        f"rows are closed-loop clients, every phase bounded to {results['seconds']:.0f} s. "
+        f"1-minute load average {results['load'][0]:.1f} at the start and {results['load'][1]:.1f} "
+        "at the end (other jobs share the cores; absolute figures are only comparable within a run).",
+        "",
+        "| load | requests | errors | throughput (sentences/s) | p50 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in rows.items():
+        lines.append(f"| {name} | {row['requests']} | {row['errors']} | {row['throughput']:.1f} | "
+                     f"{row['p50']:.1f} | {row['p99']:.1f} |")
+    for when, run in (("before", before), ("after", after)):
+        lines.append(f"| in-process `predict_proba`, batch {run['batch_size']} ({when} the HTTP runs) "
+                     f"| {run['sentences']} | — | {run['throughput']:.1f} | — | — |")
+    failed = {name: row["error_kinds"] for name, row in rows.items() if row["error_kinds"]}
+    if failed:
+        lines += ["", "Errors by status or exception: " + "; ".join(
+            f"{name}: " + ", ".join(f"{kind} ×{n}" for kind, n in kinds.items())
+            for name, kinds in failed.items()) + "."]
+    lines += [
+        "",
+        f"Mean adaptive batch (requests per model call, whole run): {results['mean_batch']}. "
+        "The row right after 32 clients shows BentoML's dispatcher holding lone requests back: it "
+        "waits for company as long as its average of recent queueing times says so, and once the "
+        "load is gone that average shrinks only ~5% each time its window of 50 batches turns over.",
+        "",
+        f"- Sequential single-sentence p50: {p50:.1f} ms (goal ≤ {GOAL_P50_MS:.0f} ms on 2 CPU cores): "
+        f"{'met' if p50 <= GOAL_P50_MS else 'not met'}.",
+        f"- 32 clients: {ratio:.0%} of the higher in-process batched throughput, {errors32} errors "
+        f"(goal ≥ {GOAL_RATIO:.0%}, zero errors): "
+        f"{'met' if ratio >= GOAL_RATIO and errors32 == 0 else 'not met'}.",
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def write_section(section: str) -> None:
+    # Read just before writing: other benchmarks rewrite their own sections of the same file.
+    text = BENCHMARKS.read_text(encoding="utf-8") if BENCHMARKS.exists() else f"{START}\n{END}\n"
+    if START not in text or END not in text:
+        text = text.rstrip("\n") + f"\n\n{START}\n{END}\n"
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    BENCHMARKS.write_text(head + section + tail, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="model directory (default: the default model)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="time limit per phase")
+    parser.add_argument("--requests", type=int, default=2000, help="request limit per phase")
+    parser.add_argument("--no-write", action="store_true", help="print, do not edit BENCHMARKS.md")
+    args = parser.parse_args(argv)
+
+    model = Path(args.model or os.environ.get("STANCE_MODEL_DIR") or default_model_dir())
+    check_model_dir(model)
+    texts = sentences()
+    load_start = os.getloadavg()[0]
+    # Before and after the HTTP phases: the machine is shared, and the higher figure is the bar.
+    inproc = [in_process(model, texts, args.seconds)]
+    rows = {}
+    with tempfile.TemporaryDirectory(prefix="http-load-") as home:
+        server = Server(model, home)
+        try:
+            server.wait_ready()
+            # BentoML's dispatcher learns the model's speed from its first requests, one at a time.
+            sequential(server.url, texts, 30, args.seconds)
+            rows["sequential"] = sequential(server.url, texts, min(args.requests, 500), args.seconds)
+            for clients in (8, 32):
+                rows[f"{clients} clients"] = asyncio.run(
+                    run_clients(server.url, texts, clients, args.requests, args.seconds))
+            # The dispatcher keeps waiting for company as long as queues were recently long.
+            rows["sequential, right after 32 clients"] = sequential(
+                server.url, texts, min(args.requests, 100), args.seconds)
+            mean_batch = batch_sizes(server.url)
+        finally:
+            server.stop()
+    inproc.append(in_process(model, texts, args.seconds))
+    results = {"rows": rows, "in_process": inproc, "mean_batch": mean_batch, "seconds": args.seconds,
+               "model": model.name, "machine": machine(), "date": dt.date.today().isoformat(),
+               "load": (load_start, os.getloadavg()[0])}
+    section = render(results)
+    print(section)
+    if not args.no_write:
+        write_section(section)
+        print(f"wrote the http_load section of {BENCHMARKS}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

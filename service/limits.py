@@ -1,0 +1,28 @@
+"""The documented limits and tuning of the HTTP service, in one place (README "HTTP service").
+
+A request over a limit gets 413 with the limit in the message; it never reaches the model.
+"""
+
+from __future__ import annotations
+
+# POST /classify: texts per request, characters per text. The model reads at most 128 tokens
+# (a few hundred characters), so a longer "sentence" is almost surely a whole document sent by mistake.
+MAX_TEXTS_PER_REQUEST = 256
+MAX_TEXT_CHARS = 2_000
+# POST /score_article: characters of article text (a long feature is ~60k).
+MAX_ARTICLE_CHARS = 200_000
+# POST /track: articles per request (each also within MAX_ARTICLE_CHARS).
+MAX_TRACK_ARTICLES = 500
+# Any request body, checked before it is parsed. JSON may escape every character as \uXXXX.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+# Adaptive batching of /classify. The batch size counts texts; a request with more texts than
+# a batch is split across batches. BentoML sheds queued requests with 503 once their estimated
+# latency (a regression over recent batches, noisy on a busy CPU) passes max_latency_ms: below
+# ~1 s that sheds ordinary bursts on 2 cores, and 10 s still shed a few of 32 clients' requests on
+# a shared machine. REQUEST_TIMEOUT_S still bounds every request.
+MAX_BATCH_TEXTS = 128
+MAX_LATENCY_MS = 30_000
+# Requests in flight per server before BentoML answers 429 at once; far above the bursts we test.
+MAX_CONCURRENCY = 512
+REQUEST_TIMEOUT_S = 120

@@ -1,0 +1,161 @@
+"""The default stance model as an HTTP service (BentoML 1.4).
+
+- ``POST /classify`` ``{"texts": [str, ...]}`` → one ``{label, confidence, probabilities}`` per text,
+  adaptively batched across concurrent requests.
+- ``POST /score_article`` ``{"text", "id"?, "published"?, "title"?, "source"?}`` → the article's
+  sentences (offsets, label, probabilities) and the summary row ``stance score --summary`` writes.
+- ``POST /track`` ``{"articles": [...], "by"?: "month", "by_actor"?: false}`` → the ``stance track``
+  table (one row per period, and per actor when split).
+- ``GET /model`` → model name, version, labels, training date and headline metrics.
+- BentoML's ``/livez``, ``/readyz``, ``/metrics`` (Prometheus) and the OpenAPI docs at ``/``.
+
+The model directory is ``$STANCE_MODEL_DIR`` or the default model (``models/minilm-stance``); it is
+loaded and checked once per worker at start-up. Limits: service/limits.py. ``$STANCE_API_TOKEN``
+turns on bearer-token access control. Start it with ``stance serve``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import bentoml
+from pydantic import BaseModel
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+import stance
+from service.limits import (
+    MAX_ARTICLE_CHARS,
+    MAX_BATCH_TEXTS,
+    MAX_BODY_BYTES,
+    MAX_CONCURRENCY,
+    MAX_LATENCY_MS,
+    MAX_TEXT_CHARS,
+    MAX_TEXTS_PER_REQUEST,
+    REQUEST_TIMEOUT_S,
+)
+from service.middleware import BearerTokenMiddleware, RequestGuardMiddleware
+from service.validation import article_request, classify_texts, track_request
+from stance.labels import LABELS
+from stance.model import WEIGHTS_FILE, StanceClassifier, check_model_dir, default_model_dir
+from stance.scoring import score_articles
+from stance.tracking import track
+
+MODEL_DIR_ENV = "STANCE_MODEL_DIR"
+# Sentences per forward pass inside one adaptive batch (the classifier buckets them by length).
+PREDICT_BATCH = 64
+
+
+def model_dir() -> Path:
+    return Path(os.environ.get(MODEL_DIR_ENV) or default_model_dir())
+
+
+class Classification(BaseModel):
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+
+
+def weights_digest(path: Path) -> str:
+    """A short content hash of the weights: the model's version, whatever its directory is called."""
+    digest = hashlib.sha256()
+    with (path / WEIGHTS_FILE).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+def describe_model(classifier: StanceClassifier) -> dict:
+    info = classifier.info
+    # Every evaluation split metrics.json holds (validation, test, …) with its headline numbers.
+    headline = {
+        split: {key: value[key] for key in ("n", "accuracy", "macro_f1", "macro_f1_ci95",
+                                            "f1avg_pro_opposing") if key in value}
+        for split, value in info.items() if isinstance(value, dict) and "macro_f1" in value
+    }
+    return {
+        "name": classifier.name,
+        "version": weights_digest(classifier.path),
+        "labels": list(LABELS),
+        "trained_at": info.get("trained_at"),
+        "approach": info.get("approach"),
+        "base_model": info.get("base_model"),
+        "metrics": headline,
+        "device": str(classifier.device),
+        "stance_version": stance.__version__,
+        "limits": {
+            "max_texts_per_request": MAX_TEXTS_PER_REQUEST,
+            "max_text_chars": MAX_TEXT_CHARS,
+            "max_article_chars": MAX_ARTICLE_CHARS,
+            "max_body_bytes": MAX_BODY_BYTES,
+        },
+    }
+
+
+async def model_endpoint(_: Request) -> JSONResponse:
+    return JSONResponse(bentoml.get_current_service().model_description)
+
+
+# BentoML restarts a worker whose start-up fails, forever; a model that cannot serve must instead stop
+# `bentoml serve` (and `bentoml build`) at once, so its files and label map are checked on import.
+check_model_dir(model_dir())
+
+# BentoML APIs are POST only; the GET route lives in a small mounted ASGI app.
+info_app = Starlette(routes=[Route("/model", model_endpoint, methods=["GET"])])
+
+
+@bentoml.asgi_app(info_app, path="/")
+@bentoml.service(
+    name="stance",
+    workers=1,
+    traffic={"timeout": REQUEST_TIMEOUT_S, "max_concurrency": MAX_CONCURRENCY},
+    endpoints={"livez": "/livez", "readyz": "/readyz"},
+)
+class StanceService:
+    def __init__(self) -> None:
+        # Raises ModelError (missing files, other labels) before the worker accepts requests.
+        self.classifier = StanceClassifier.load(model_dir(), device="auto")
+        self.model_description = describe_model(self.classifier)
+        # The first forward pass allocates; pay it here rather than in the first request.
+        self.classifier.predict_proba(["NATO leaders met in Vilnius."])
+
+    @bentoml.api(batchable=True, max_batch_size=MAX_BATCH_TEXTS, max_latency_ms=MAX_LATENCY_MS)
+    def classify(self, texts: list[str]) -> list[Classification]:
+        """Label each text: pro-membership, conceding, opposing or neutral, with probabilities."""
+        if not texts:
+            return []
+        return [Classification(**p.to_dict())
+                for p in self.classifier.predict(texts, batch_size=PREDICT_BATCH)]
+
+    @bentoml.api
+    def score_article(self, text: str, id: str | int | None = None, published: str | None = None,
+                      title: str | None = None, source: str | None = None) -> dict:
+        """Segment an article, label every sentence and summarise it as `stance score` does."""
+        article = article_request({"text": text, "id": id, "published": published, "title": title,
+                                   "source": source})
+        result = next(score_articles(self.classifier, [article], batch_size=PREDICT_BATCH))
+        return {
+            "id": article.id,
+            "title": article.title,
+            "published": article.published,
+            "summary": result.summary(),
+            "sentences": [s.to_row() for s in result.sentences],
+        }
+
+    @bentoml.api
+    def track(self, articles: list[dict], by: str = "month", by_actor: bool = False) -> list[dict]:
+        """Stance per period (and actor) over the given articles: the `stance track` table."""
+        parsed, by, by_actor = track_request({"articles": articles, "by": by, "by_actor": by_actor})
+        return track(self.classifier, parsed, by).table(by_actor)
+
+
+# Listed outermost first: an unauthenticated request is refused before its body is read.
+StanceService.add_asgi_middleware(BearerTokenMiddleware)
+StanceService.add_asgi_middleware(
+    RequestGuardMiddleware,
+    checks={"/classify": classify_texts, "/score_article": article_request, "/track": track_request},
+)

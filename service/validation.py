@@ -1,0 +1,156 @@
+"""Checking request bodies before they reach BentoML, so bad input gets a 4xx that says what is wrong.
+
+BentoML's own parsing answers type errors with 400, but it has no size limits, and an error raised
+inside a batched call would fail every request sharing the batch. Checking here keeps each
+request's error its own.
+"""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+
+from service.limits import (
+    MAX_ARTICLE_CHARS,
+    MAX_BODY_BYTES,
+    MAX_TEXT_CHARS,
+    MAX_TEXTS_PER_REQUEST,
+    MAX_TRACK_ARTICLES,
+)
+from stance.articles import Article, ArticleError, article_from_record
+from stance.tracking import PERIODS
+
+DEFAULT_ARTICLE_ID = "article"
+
+
+class RequestRejected(Exception):
+    """A request that cannot be served; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: HTTPStatus, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict:
+        body = {"error": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        return body
+
+
+def check_body_size(size: int) -> None:
+    if size > MAX_BODY_BYTES:
+        raise RequestRejected(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                              f"request body is larger than the limit of {MAX_BODY_BYTES} bytes")
+
+
+def parse_json_body(body: bytes) -> object:
+    check_body_size(len(body))
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RequestRejected(HTTPStatus.BAD_REQUEST,
+                              f"request body is not valid UTF-8 (byte {exc.start})") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RequestRejected(HTTPStatus.BAD_REQUEST,
+                              f"request body is not valid JSON: {exc.msg} (line {exc.lineno}, "
+                              f"column {exc.colno})") from exc
+    except RecursionError as exc:
+        raise RequestRejected(HTTPStatus.BAD_REQUEST, "request body is nested too deeply") from exc
+
+
+def _object(payload: object) -> dict:
+    if not isinstance(payload, dict):
+        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                              f"request body must be a JSON object, got {type(payload).__name__}")
+    return payload
+
+
+def classify_texts(payload: object) -> list[str]:
+    """The ``texts`` of a /classify body, within MAX_TEXTS_PER_REQUEST and MAX_TEXT_CHARS."""
+    body = _object(payload)
+    if "texts" not in body:
+        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                              "field 'texts' is required: a list of strings", "texts")
+    texts = body["texts"]
+    if not isinstance(texts, list):
+        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                              f"field 'texts' must be a list of strings, got {type(texts).__name__}",
+                              "texts")
+    if len(texts) > MAX_TEXTS_PER_REQUEST:
+        raise RequestRejected(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                              f"field 'texts' holds {len(texts)} texts; the limit is "
+                              f"{MAX_TEXTS_PER_REQUEST} per request", "texts")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                                  f"field 'texts[{i}]' must be a string, got {type(text).__name__}",
+                                  f"texts[{i}]")
+        if len(text) > MAX_TEXT_CHARS:
+            raise RequestRejected(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                                  f"field 'texts[{i}]' has {len(text)} characters; the limit is "
+                                  f"{MAX_TEXT_CHARS} per text", f"texts[{i}]")
+    return texts
+
+
+def article_request(payload: object, where: str = "body", prefix: str = "",
+                    default_id: str = DEFAULT_ARTICLE_ID) -> Article:
+    """The article of a /score_article body, checked by the same code as the CLI's JSONL input.
+
+    ``prefix`` names where the article sits in a larger body (``articles[2].``) in error fields.
+    """
+    # JSON null means "not given" for the optional fields, as it does in the API schema.
+    record = {key: value for key, value in _object(payload).items() if value is not None}
+    record.setdefault("id", default_id)
+    text = record.get("text")
+    if isinstance(text, str) and len(text) > MAX_ARTICLE_CHARS:
+        raise RequestRejected(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                              f"field '{prefix}text' has {len(text)} characters; the limit is "
+                              f"{MAX_ARTICLE_CHARS} per article", f"{prefix}text")
+    try:
+        return article_from_record(record, where)
+    except ArticleError as exc:
+        field = _field_named(str(exc))
+        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc),
+                              f"{prefix}{field}" if field else None) from exc
+
+
+def track_request(payload: object) -> tuple[list[Article], str, bool]:
+    """The articles, period unit and actor split of a /track body."""
+    body = _object(payload)
+    articles = body.get("articles")
+    if not isinstance(articles, list):
+        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                              "field 'articles' is required: a list of article objects", "articles")
+    if len(articles) > MAX_TRACK_ARTICLES:
+        raise RequestRejected(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                              f"field 'articles' holds {len(articles)} articles; the limit is "
+                              f"{MAX_TRACK_ARTICLES} per request", "articles")
+    by = body.get("by") or "month"
+    if by not in PERIODS:
+        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                              f"field 'by' must be one of {', '.join(PERIODS)}, got {by!r}", "by")
+    by_actor = body.get("by_actor", False)
+    if not isinstance(by_actor, bool):
+        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY, "field 'by_actor' must be true or false",
+                              "by_actor")
+    parsed = []
+    for i, record in enumerate(articles):
+        if not isinstance(record, dict):
+            raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                                  f"field 'articles[{i}]' must be an article object", f"articles[{i}]")
+        parsed.append(article_request(record, f"articles[{i}]", f"articles[{i}].",
+                                      default_id=f"article-{i + 1}"))
+    return parsed, by, by_actor
+
+
+def _field_named(message: str) -> str | None:
+    """The field an ArticleError message names (``... field 'published' is ...``)."""
+    marker = "field '"
+    if marker not in message:
+        return None
+    start = message.index(marker) + len(marker)
+    return message[start:message.index("'", start)]

@@ -1,0 +1,389 @@
+"""The HTTP service, tested as users reach it: a real `stance serve` on a free loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.limits import (
+    MAX_ARTICLE_CHARS,
+    MAX_BODY_BYTES,
+    MAX_TEXT_CHARS,
+    MAX_TEXTS_PER_REQUEST,
+    MAX_TRACK_ARTICLES,
+)
+from service.validation import RequestRejected, article_request, classify_texts, parse_json_body
+from stance.articles import article_from_record
+from stance.cli import main
+from stance.labels import LABELS
+from tests.conftest import ARTICLES, ROOT, read_article
+
+START_TIMEOUT_S = 180
+TOKEN = "s3cret-token"
+
+
+# --- request checks, without a server -------------------------------------------------------
+
+@pytest.mark.parametrize("payload, status, field", [
+    ({}, 422, "texts"),
+    ({"texts": "one"}, 422, "texts"),
+    ({"texts": ["ok", 3]}, 422, "texts[1]"),
+    ([], 422, None),
+    ({"texts": ["x"] * (MAX_TEXTS_PER_REQUEST + 1)}, 413, "texts"),
+    ({"texts": ["x" * (MAX_TEXT_CHARS + 1)]}, 413, "texts[0]"),
+])
+def test_classify_body_is_rejected_naming_the_field(payload, status, field):
+    with pytest.raises(RequestRejected) as caught:
+        classify_texts(payload)
+    assert caught.value.status == status
+    assert caught.value.field == field
+
+
+def test_limits_are_named_in_the_message():
+    with pytest.raises(RequestRejected, match=str(MAX_TEXTS_PER_REQUEST)):
+        classify_texts({"texts": [""] * (MAX_TEXTS_PER_REQUEST + 1)})
+    with pytest.raises(RequestRejected, match=str(MAX_ARTICLE_CHARS)):
+        article_request({"text": "a" * (MAX_ARTICLE_CHARS + 1)})
+    with pytest.raises(RequestRejected, match=str(MAX_BODY_BYTES)):
+        parse_json_body(b" " * (MAX_BODY_BYTES + 1))
+
+
+def test_article_body_is_checked_like_a_jsonl_record():
+    record = {"text": "NATO met in Vilnius.", "id": "a1", "published": "2023-07-11T09:00:00Z"}
+    assert article_request(record) == article_from_record(record, "body")
+    with pytest.raises(RequestRejected) as caught:
+        article_request({"text": "NATO met.", "published": "last week"})
+    assert (caught.value.status, caught.value.field) == (422, "published")
+
+
+def test_invalid_utf8_and_json_are_400():
+    for body in (b'{"texts": ["\xff"]}', b'{"texts": [', b"[" * 100_000):
+        with pytest.raises(RequestRejected) as caught:
+            parse_json_body(body)
+        assert caught.value.status == 400
+
+
+@pytest.mark.integration
+def test_serve_refuses_a_model_for_other_labels(tiny_model_dir, tmp_path, capsys):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for f in tiny_model_dir.iterdir():
+        if f.is_file():
+            (bad / f.name).write_bytes(f.read_bytes())
+    (bad / "label_map.json").write_text(json.dumps({"labels": ["yes", "no"]}))
+    assert main(["serve", "--model", str(bad), "--port", "1"]) == 2
+    assert "trained for labels ['yes', 'no']" in capsys.readouterr().err
+    # BentoML itself, started without the CLI, stops too instead of restarting the worker forever.
+    env = {**os.environ, "STANCE_MODEL_DIR": str(bad), "BENTOML_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-m", "bentoml", "serve", "service.service:StanceService",
+                           "--port", str(_free_port())], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=START_TIMEOUT_S, start_new_session=True)
+    assert done.returncode != 0
+    assert "trained for labels ['yes', 'no']" in done.stderr + done.stdout
+
+
+# --- a real server ---------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, model_dir: Path, home: Path, token: str | None = None):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = home / f"server-{self.port}.log"
+        env = {**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True"}
+        env.pop("STANCE_API_TOKEN", None)
+        if token:
+            env["STANCE_API_TOKEN"] = token
+        with self.log.open("wb") as log:
+            # Its own session, so the whole server tree can be stopped by process group.
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "stance.cli", "serve", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--model", str(model_dir)],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"server exited with {self.process.returncode}:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        pytest.fail(f"server not ready after {START_TIMEOUT_S} s:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def _started(model_dir, home, token=None):
+    server = Server(model_dir, home, token)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model_dir, tmp_path_factory):
+    yield from _started(tiny_model_dir, tmp_path_factory.mktemp("bentoml"))
+
+
+@pytest.fixture(scope="module")
+def token_server(tiny_model_dir, tmp_path_factory):
+    yield from _started(tiny_model_dir, tmp_path_factory.mktemp("bentoml"), TOKEN)
+
+
+@pytest.fixture(scope="module")
+def local_classifier(tiny_model_dir):
+    from stance.model import StanceClassifier
+
+    return StanceClassifier.load(tiny_model_dir, device="cpu")
+
+
+def _post(server, route, payload=None, **kwargs):
+    if payload is not None:
+        kwargs["json"] = payload
+    return httpx.post(f"{server.url}{route}", timeout=60, **kwargs)
+
+
+@pytest.mark.integration
+def test_classify_gives_label_confidence_and_every_probability(server, local_classifier):
+    texts = ["Peskov said Ukraine must never join NATO.", "Kyiv's future lies in NATO, Stoltenberg said."]
+    response = _post(server, "/classify", {"texts": texts})
+    assert response.status_code == 200
+    results = response.json()
+    assert len(results) == 2
+    expected = local_classifier.predict(texts)
+    for result, local in zip(results, expected, strict=True):
+        assert set(result["probabilities"]) == set(LABELS)
+        assert sum(result["probabilities"].values()) == pytest.approx(1, abs=1e-4)
+        assert result["label"] == max(result["probabilities"], key=result["probabilities"].get)
+        assert result["confidence"] == result["probabilities"][result["label"]]
+        # The same library and model answer in-process and over HTTP.
+        assert result["label"] == local.label
+        assert result["confidence"] == pytest.approx(local.confidence, abs=1e-4)
+
+
+@pytest.mark.integration
+def test_classify_empty_list_is_an_empty_list(server):
+    response = _post(server, "/classify", {"texts": []})
+    assert (response.status_code, response.json()) == (200, [])
+
+
+@pytest.mark.integration
+def test_score_article_matches_the_cli_code_path(server, local_classifier):
+    from stance.scoring import score_articles
+
+    text = read_article("000")
+    record = {"text": text, "id": "kyiv-1", "published": "2022-03-16", "title": "Seed article"}
+    response = _post(server, "/score_article", record)
+    assert response.status_code == 200
+    body = response.json()
+    local = next(score_articles(local_classifier, [article_from_record(record, "test")]))
+    assert (body["id"], body["published"], body["title"]) == ("kyiv-1", "2022-03-16", "Seed article")
+    assert [(s["start"], s["end"], s["label"]) for s in body["sentences"]] == \
+        [(s.start, s.end, s.label) for s in local.sentences]
+    for row in body["sentences"]:
+        assert text[row["start"]:row["end"]] == row["text"]
+    summary, expected = body["summary"], local.summary()
+    assert summary["status"] == "scored" and summary["article_id"] == "kyiv-1"
+    assert {k: summary[k] for k in (*LABELS, "sentences", "dominant_stance")} == \
+        {k: expected[k] for k in (*LABELS, "sentences", "dominant_stance")}
+
+
+@pytest.mark.integration
+def test_track_gives_the_cli_table_per_period_and_actor(server, local_classifier):
+    from stance.articles import read_inputs
+    from stance.tracking import track
+
+    articles = list(read_inputs([str(ARTICLES)]))
+    records = [{"id": a.id, "text": a.text, "published": a.published, "source": a.source}
+               for a in articles]
+    response = _post(server, "/track", {"articles": records, "by": "month", "by_actor": True})
+    assert response.status_code == 200, response.text
+    rows = response.json()
+    assert {r["period"] for r in rows} == {"2022-03", "2024-12"}
+    assert {"ukraine", "russia"} <= {r["actor"] for r in rows}
+    expected = track(local_classifier, articles, "month").table(True)
+    key = [(r["period"], r["actor"], r["sentences"], r["pro-membership"], r["conceding"]) for r in rows]
+    assert key == [(r["period"], r["actor"], r["sentences"], r["pro-membership"], r["conceding"])
+                   for r in expected]
+    undated = _post(server, "/track", {"articles": [{"text": "Kyiv wants to join NATO."}]}).json()
+    assert [(r["period"], r["actor"], r["articles"]) for r in undated] == [("undated", "all", 1)]
+
+
+@pytest.mark.integration
+def test_model_endpoint_describes_the_loaded_model(server, tiny_model_dir):
+    response = httpx.get(f"{server.url}/model", timeout=10)
+    assert response.status_code == 200
+    info = response.json()
+    metrics = json.loads((tiny_model_dir / "metrics.json").read_text())
+    assert info["name"] == "tiny"
+    assert info["labels"] == list(LABELS)
+    assert info["trained_at"] == metrics["trained_at"]
+    assert info["metrics"]["test"]["macro_f1"] == pytest.approx(metrics["test"]["macro_f1"])
+    assert re.fullmatch(r"[0-9a-f]{12}", info["version"])
+    assert info["device"] in ("cpu", "cuda", "cuda:0")
+
+
+@pytest.mark.integration
+def test_health_metrics_and_docs_are_served(server):
+    for path in ("/livez", "/readyz", "/metrics", "/", "/docs.json"):
+        assert httpx.get(f"{server.url}{path}", timeout=10).status_code == 200, path
+    assert "# TYPE" in httpx.get(f"{server.url}/metrics", timeout=10).text
+    paths = httpx.get(f"{server.url}/docs.json", timeout=10).json()["paths"]
+    assert {"/classify", "/score_article"} <= set(paths)
+
+
+BAD_REQUESTS = [
+    # (route, body, status, a word the message must contain)
+    ("/classify", {"text": ["typo for texts"]}, 422, "texts"),
+    ("/classify", {"texts": "not a list"}, 422, "texts"),
+    ("/classify", {"texts": ["fine", None]}, 422, "texts[1]"),
+    ("/classify", ["texts"], 422, "JSON object"),
+    ("/classify", {"texts": ["x"] * (MAX_TEXTS_PER_REQUEST + 1)}, 413, str(MAX_TEXTS_PER_REQUEST)),
+    ("/classify", {"texts": ["x" * (MAX_TEXT_CHARS + 1)]}, 413, str(MAX_TEXT_CHARS)),
+    ("/classify", b'{"texts": ["caf\xe9"]}', 400, "UTF-8"),
+    ("/classify", b'{"texts": [', 400, "JSON"),
+    ("/classify", b"[" * 100_000, 400, "nested"),
+    ("/score_article", {"id": "no-text"}, 422, "text"),
+    ("/score_article", {"text": 42}, 422, "text"),
+    ("/score_article", {"text": "   "}, 422, "text"),
+    ("/score_article", {"text": "NATO met.", "published": "someday"}, 422, "published"),
+    ("/score_article", {"text": "NATO met.", "id": ["a"]}, 422, "id"),
+    ("/score_article", {"text": "NATO met.", "title": 7}, 422, "title"),
+    ("/score_article", {"text": "NATO met. " * (MAX_ARTICLE_CHARS // 10 + 1)}, 413, str(MAX_ARTICLE_CHARS)),
+    ("/score_article", b"\xff\xfe", 400, "UTF-8"),
+    ("/score_article", b"x" * (MAX_BODY_BYTES + 1), 413, str(MAX_BODY_BYTES)),
+    ("/track", {"article": []}, 422, "articles"),
+    ("/track", {"articles": [{"text": "NATO met."}], "by": "decade"}, 422, "by"),
+    ("/track", {"articles": [{"text": "NATO met."}], "by_actor": "yes"}, 422, "by_actor"),
+    ("/track", {"articles": [{"text": "NATO met."}, {"id": "b"}]}, 422, "articles[1]"),
+    ("/track", {"articles": ["NATO met."]}, 422, "articles[0]"),
+    ("/track", {"articles": [{"text": "x"}] * (MAX_TRACK_ARTICLES + 1)}, 413, str(MAX_TRACK_ARTICLES)),
+]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("route, body, status, word", BAD_REQUESTS,
+                         ids=[f"{r}-{i}" for i, (r, *_) in enumerate(BAD_REQUESTS)])
+def test_bad_input_is_a_4xx_that_says_why(server, route, body, status, word):
+    if isinstance(body, bytes):
+        response = _post(server, route, content=body, headers={"Content-Type": "application/json"})
+    else:
+        response = _post(server, route, body)
+    assert response.status_code == status, response.text
+    assert word in response.json()["error"]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded", "text/plain",
+                                          "multipart/form-data; boundary=x"])
+def test_a_json_body_is_read_as_json_whatever_its_content_type(server, content_type):
+    # `curl -d` without -H sends a form type; BentoML alone would try to parse a form.
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = _post(server, "/classify", content=b'{"texts": ["NATO met."]}', headers=headers)
+    assert response.status_code == 200
+    assert response.json()[0]["label"] in LABELS
+
+
+@pytest.mark.integration
+def test_server_keeps_serving_after_bad_input(server):
+    for route, body, *_ in BAD_REQUESTS[:4]:
+        _post(server, route, body)
+    assert httpx.get(f"{server.url}/livez", timeout=10).status_code == 200
+    assert _post(server, "/classify", {"texts": ["NATO met."]}).status_code == 200
+
+
+def _batch_histogram(server) -> tuple[float, float]:
+    """(batches run, batches that held a single request) for /classify, from /metrics."""
+    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+
+    def total(prefix: str) -> float:
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith(prefix) and 'method_name="classify"' in line)
+
+    return (total("bentoml_service_adaptive_batch_size_count{"),
+            total('bentoml_service_adaptive_batch_size_bucket{le="1.0",'))
+
+
+@pytest.mark.integration
+def test_64_concurrent_requests_all_answered_and_batched(server):
+    # BentoML's dispatcher sends its first requests one at a time while it learns the model's speed.
+    for i in range(12):
+        assert _post(server, "/classify", {"texts": [f"Warm-up sentence {i} about NATO."]}).status_code == 200
+    batches_before, singles_before = _batch_histogram(server)
+
+    async def burst():
+        limits = httpx.Limits(max_connections=64)
+        async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits) as client:
+            return await asyncio.gather(*(
+                client.post("/classify", json={"texts": [f"Request {i}: Kyiv wants to join NATO."]})
+                for i in range(64)))
+
+    responses = asyncio.run(burst())
+    assert [r.status_code for r in responses] == [200] * 64
+    assert all(len(r.json()) == 1 and r.json()[0]["label"] in LABELS for r in responses)
+    batches, singles = _batch_histogram(server)
+    # Fewer model calls than requests: some calls carried several requests.
+    assert batches - batches_before > 0
+    assert (batches - batches_before) - (singles - singles_before) > 0
+
+
+@pytest.mark.integration
+def test_token_guards_everything_but_health_and_metrics(token_server):
+    url = token_server.url
+    good = {"Authorization": f"Bearer {TOKEN}"}
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
+        response = httpx.post(f"{url}/classify", json={"texts": ["NATO met."]}, headers=headers, timeout=30)
+        assert response.status_code == 401
+        assert "Bearer" in response.json()["error"]
+        assert httpx.get(f"{url}/model", headers=headers, timeout=10).status_code == 401
+        assert httpx.post(f"{url}/score_article", json={"text": "NATO met."}, headers=headers,
+                          timeout=30).status_code == 401
+    assert httpx.post(f"{url}/classify", json={"texts": ["NATO met."]}, headers=good,
+                      timeout=30).status_code == 200
+    assert httpx.get(f"{url}/model", headers=good, timeout=10).status_code == 200
+    for path in ("/livez", "/readyz", "/metrics"):
+        assert httpx.get(f"{url}{path}", timeout=10).status_code == 200, path
+
+
+@pytest.mark.integration
+def test_bentoml_client_call_from_the_readme_works(token_server):
+    import bentoml
+
+    with bentoml.SyncHTTPClient(token_server.url, token=TOKEN) as client:
+        results = client.classify(texts=["Peskov said Ukraine must never join NATO."])
+        article = client.score_article(text="NATO met in Vilnius. Kyiv asked to join.",
+                                       published="2023-07-11")
+    assert results[0]["label"] in LABELS
+    assert article["summary"]["status"] == "scored"
+    assert [s["sentence_index"] for s in article["sentences"]] == [0, 1]
