@@ -18,10 +18,7 @@ import datetime as dt
 import os
 import platform
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from service.process import ServiceProcess  # noqa: E402
 from stance.model import StanceClassifier, check_model_dir, default_model_dir  # noqa: E402
 from stance.segment import segment  # noqa: E402
 
@@ -54,47 +52,6 @@ def percentile(values: list[float], q: float) -> float:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, model: Path, home: str):
-        self.url = f"http://127.0.0.1:{free_port()}"
-        env = {**os.environ, "BENTOML_HOME": home, "BENTOML_DO_NOT_TRACK": "True"}
-        env.pop("STANCE_API_TOKEN", None)
-        self.log = open(Path(home) / "server.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "stance.cli", "serve", "--host", "127.0.0.1",
-             "--port", self.url.rsplit(":", 1)[1], "--model", str(model)],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_ready(self, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"server exited with {self.process.returncode}; see {self.log.name}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        raise SystemExit(f"server not ready after {timeout} s; see {self.log.name}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
 
 
 async def run_clients(url: str, texts: list[str], clients: int, max_requests: int,
@@ -274,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     inproc = [in_process(model, texts, args.seconds)]
     rows = {}
     with tempfile.TemporaryDirectory(prefix="http-load-") as home:
-        server = Server(model, home)
+        server = ServiceProcess(model, Path(home))
         try:
             server.wait_ready()
             # BentoML's dispatcher learns the model's speed from its first requests, one at a time.

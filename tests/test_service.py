@@ -6,12 +6,8 @@ import asyncio
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,6 +19,7 @@ from service.limits import (
     MAX_TEXTS_PER_REQUEST,
     MAX_TRACK_ARTICLES,
 )
+from service.process import ServiceNotReady, ServiceProcess, free_port
 from service.validation import RequestRejected, article_request, classify_texts, parse_json_body
 from stance.articles import article_from_record
 from stance.cli import main
@@ -87,7 +84,7 @@ def test_serve_refuses_a_model_for_other_labels(tiny_model_dir, tmp_path, capsys
     # BentoML itself, started without the CLI, stops too instead of restarting the worker forever.
     env = {**os.environ, "STANCE_MODEL_DIR": str(bad), "BENTOML_HOME": str(tmp_path / "home")}
     done = subprocess.run([sys.executable, "-m", "bentoml", "serve", "service.service:StanceService",
-                           "--port", str(_free_port())], cwd=ROOT, env=env, capture_output=True,
+                           "--port", str(free_port())], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=START_TIMEOUT_S, start_new_session=True)
     assert done.returncode != 0
     assert "trained for labels ['yes', 'no']" in done.stderr + done.stdout
@@ -95,57 +92,13 @@ def test_serve_refuses_a_model_for_other_labels(tiny_model_dir, tmp_path, capsys
 
 # --- a real server ---------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, model_dir: Path, home: Path, token: str | None = None):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = home / f"server-{self.port}.log"
-        env = {**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True"}
-        env.pop("STANCE_API_TOKEN", None)
-        if token:
-            env["STANCE_API_TOKEN"] = token
-        with self.log.open("wb") as log:
-            # Its own session, so the whole server tree can be stopped by process group.
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "stance.cli", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--model", str(model_dir)],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"server exited with {self.process.returncode}:\n{self.log.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        self.stop()
-        pytest.fail(f"server not ready after {START_TIMEOUT_S} s:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-
 def _started(model_dir, home, token=None):
-    server = Server(model_dir, home, token)
+    server = ServiceProcess(model_dir, home, token)
     try:
-        server.wait_ready()
+        server.wait_ready(START_TIMEOUT_S)
+    except ServiceNotReady as exc:
+        pytest.fail(str(exc))
+    try:
         yield server
     finally:
         server.stop()
