@@ -10,22 +10,27 @@ from stance.metrics import format_metrics
 COMPARISON_FILE = "comparison.json"
 
 
-def _comparison_table(comparison: dict) -> str:
+def comparison_table(comparison: dict) -> str:
     lines = [
         "| approach | validation macro-F1 | test macro-F1 (95% CI) | test F1avg | test min class F1 "
-        "| LOAO macro-F1 | LOAO F1avg | fit + LOAO time |",
+        "| LOAO macro-F1 | LOAO F1avg | LOAO time (5 fits) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, result in comparison["approaches"].items():
-        test, loao = result["test"], result["loao"]
+        test, loao = result["test"], result.get("loao")
         ci = test.get("macro_f1_ci95") or [float("nan")] * 2
+        loao_cells = (f"{loao['macro_f1']:.3f} | {loao['f1avg_pro_opposing']:.3f} "
+                      f"| {result['loao_seconds']:.0f} s" if loao else "not run | — | —")
         lines.append(
             f"| {name} | {result['validation']['macro_f1']:.3f} | {test['macro_f1']:.3f} "
             f"({ci[0]:.3f}–{ci[1]:.3f}) | {test['f1avg_pro_opposing']:.3f} "
-            f"| {min(v['f1'] for v in test['per_class'].values()):.3f} "
-            f"| {loao['macro_f1']:.3f} | {loao['f1avg_pro_opposing']:.3f} | {result['seconds']:.0f} s |"
+            f"| {min(v['f1'] for v in test['per_class'].values()):.3f} | {loao_cells} |"
         )
     lines.append("")
+    if any("loao" not in result for result in comparison["approaches"].values()):
+        lines.append("`not run`: leave-one-article-out has not been run for that approach yet "
+                     "(five more fine-tunes; `make report` runs them).")
+        lines.append("")
     lines.append(f"Selected by validation macro-F1: **{comparison['selected_by_validation']}**.")
     return "\n".join(lines)
 
@@ -35,16 +40,28 @@ def write_comparison(out_dir: Path, comparison: dict) -> Path:
              "Every approach is fitted on the authored training split plus the seed sentences; "
              "the validation split picks the approach, the test split is reported only. "
              "LOAO = leave-one-article-out over the five seed articles (fold predictions pooled; "
-             "macro-F1 over the classes present).", "", _comparison_table(comparison), ""]
+             "macro-F1 over the classes present).", "", comparison_table(comparison), ""]
     for name, result in comparison["approaches"].items():
-        parts += [f"## {name}", "", format_metrics(result["test"], "Authored test split"), "",
-                  format_metrics(result["loao"], "Leave-one-article-out (seed articles)"), "",
-                  "Per held-out article macro-F1: " + ", ".join(
-                      f"{a} {v:.3f}" for a, v in result["loao"]["per_article_macro_f1"].items()),
-                  ""]
+        parts += [f"## {name}", "", format_metrics(result["test"], "Authored test split"), ""]
+        if "loao" in result:
+            parts += [format_metrics(result["loao"], "Leave-one-article-out (seed articles)"), "",
+                      "Per held-out article macro-F1: " + ", ".join(
+                          f"{a} {v:.3f}" for a, v in result["loao"]["per_article_macro_f1"].items()),
+                      ""]
+        else:
+            parts += ["Leave-one-article-out: not run yet.", ""]
     path = out_dir / "REPORT.md"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
+
+
+def _fast_path_lines(fast: dict | None) -> list[str]:
+    if not fast or "int8_macro_f1" not in fast:
+        return []
+    choice = "the default on CPU" if fast.get("default_on_cpu") else "not used by default"
+    return [f"- Fast CPU path: `{fast['file']}` ({fast['quantisation']}) is {choice}: test macro-F1 "
+            f"{fast['int8_macro_f1']:.3f} vs fp32 {fast['fp32_macro_f1']:.3f}, "
+            f"{fast['agreement']:.1%} of predictions agree (`--backend torch` forces fp32)."]
 
 
 def write_card(out_dir: Path, metrics: dict) -> Path:
@@ -75,6 +92,7 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
         f"{config['seed']}.",
         f"- Trained {metrics['trained_at']} on `{metrics['device']}` in {metrics['train_seconds']} s. "
         "Reproduce: `make train` (or `stance train`).",
+        *_fast_path_lines(metrics.get("fast")),
         "",
         "## Metrics",
         "",
@@ -85,8 +103,8 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
     ]
     if comparison:
         parts += ["## Compared approaches", "",
-                  "From `make report` (`stance train --compare`); details in `REPORT.md`.", "",
-                  _comparison_table(comparison), ""]
+                  "From `make report` (`stance train --compare-only`); details in `REPORT.md`.", "",
+                  comparison_table(comparison), ""]
     parts += [
         "## Intended use",
         "",

@@ -31,7 +31,7 @@ def _cmd_dataset_build(args) -> int:
 
 
 def _cmd_train(args) -> int:
-    from stance.train import TrainingConfig, report_text, train
+    from stance.train import TrainingConfig, compare_saved, report_text, train
 
     overrides = {"name": args.name, "device": args.device, "epochs": args.epochs,
                  "seed": args.seed, "limit_per_label": args.limit_per_label,
@@ -40,6 +40,11 @@ def _cmd_train(args) -> int:
         config = TrainingConfig.from_file(args.config, **overrides)
     else:
         config = TrainingConfig(**{k: v for k, v in overrides.items() if v is not None})
+    if args.compare_only:
+        from stance.card import comparison_table
+
+        print(comparison_table(compare_saved(config)))
+        return 0
     metrics = train(config)
     print(report_text(metrics))
     return 0
@@ -73,11 +78,12 @@ def _cmd_eval(args) -> int:
     from stance.model import StanceClassifier
 
     rows = _read_eval_rows(args.data)
-    classifier = StanceClassifier.load(args.model, device=args.device)
+    classifier = StanceClassifier.load(args.model, device=args.device, backend=args.backend)
     probs = classifier.predict_proba([r["text"] for r in rows])
     predicted = [LABELS[i] for i in probs.argmax(axis=1)]
     metrics = evaluate([r["label"] for r in rows], predicted)
     metrics["model"] = classifier.name
+    metrics["backend"] = classifier.backend
     if args.json:
         print(json.dumps(metrics))
     else:
@@ -99,7 +105,7 @@ def _cmd_score(args) -> int:
     from stance.scoring import score_articles
 
     fmt = infer_format(args.output, args.format)
-    classifier = StanceClassifier.load(args.model, device=args.device)
+    classifier = StanceClassifier.load(args.model, device=args.device, backend=args.backend)
     sentence_rows, summaries, scored = [], [], 0
     with _progress("scoring") as bar:
         for result in score_articles(classifier, read_inputs(args.paths), progress=bar):
@@ -116,6 +122,19 @@ def _cmd_score(args) -> int:
     print(f"scored {scored} article(s), {len(sentence_rows)} sentences; skipped {skipped}",
           file=sys.stderr)
     return 0 if scored else EXIT_NOTHING_SCORED
+
+
+def _cmd_export_fast(args) -> int:
+    from stance.fast import add_to_model_dir
+    from stance.model import default_model_dir
+
+    model = Path(args.model) if args.model else default_model_dir()
+    record = add_to_model_dir(model, Path(args.seeds))
+    if "error" in record:
+        print(f"error: no int8 model for {model}: {record['error']}", file=sys.stderr)
+        return 1
+    print(json.dumps(record, indent=2))
+    return 0
 
 
 SERVICE = "service.service:StanceService"
@@ -243,6 +262,12 @@ def _add_tracking_parsers(sub) -> None:
     nw.set_defaults(func=_cmd_network)
 
 
+def _add_backend_argument(parser) -> None:
+    parser.add_argument("--backend", choices=("auto", "torch", "onnx-int8"), default="auto",
+                        help="auto (default): the int8 model on CPU when it is within 0.01 macro-F1 "
+                             "of fp32, else torch")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stance", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -265,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--output-dir", default=None)
     tr.add_argument("--compare", action="store_true",
                     help="also fit the baselines and run leave-one-article-out (slow)")
+    tr.add_argument("--compare-only", action="store_true",
+                    help="the comparison report for the already trained model (no retraining)")
     tr.set_defaults(func=_cmd_train)
 
     ev = sub.add_parser("eval", help="evaluate a model on labelled JSONL rows")
@@ -272,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--model", default=None, help="model directory (default: the default model)")
     ev.add_argument("--device", default="auto")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_backend_argument(ev)
     ev.set_defaults(func=_cmd_eval)
 
     sc = sub.add_parser("score", help="label every sentence of articles")
@@ -281,7 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--summary", default=None, help="one row per article (.jsonl or .csv)")
     sc.add_argument("--model", default=None)
     sc.add_argument("--device", default="auto")
+    _add_backend_argument(sc)
     sc.set_defaults(func=_cmd_score)
+
+    ex = sub.add_parser("export-fast", help="add the int8 ONNX model (fast CPU path) to a model dir")
+    ex.add_argument("--model", default=None, help="model directory (default: the default model)")
+    ex.add_argument("--seeds", default=str(Path(__file__).resolve().parent.parent / "seeds"),
+                    help="seed directory whose authored test split checks the int8 model")
+    ex.set_defaults(func=_cmd_export_fast)
 
     sv = sub.add_parser("serve", help="run the HTTP service (BentoML) in the foreground")
     sv.add_argument("--host", default="127.0.0.1")

@@ -196,6 +196,10 @@ def save_model(classifier: StanceClassifier, out_dir: Path, config: TrainingConf
     (out_dir / LABEL_MAP_FILE).write_text(json.dumps(
         {"labels": list(LABELS), "max_length": config.max_length}, indent=2) + "\n")
     (out_dir / "training_args.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    # The int8 ONNX model for the fast CPU path, with its test-split macro-F1 and agreement with fp32.
+    from stance.fast import export_for_training
+
+    metrics["fast"] = export_for_training(classifier, out_dir, Path(config.seeds_dir))
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     from stance.card import write_card
 
@@ -240,16 +244,49 @@ def train(config: TrainingConfig) -> dict:
     save_model(classifier, out_dir, config, metrics)
     log.info("wrote %s in %.0f s", out_dir, metrics["train_seconds"])
     if config.compare:
-        metrics["comparison"] = compare(config, splits)
-        (out_dir / "comparison.json").write_text(json.dumps(metrics["comparison"], indent=2) + "\n")
-        from stance.card import write_comparison
-
-        write_comparison(out_dir, metrics["comparison"])
+        metrics["comparison"] = compare(
+            config, splits, fitted=classifier,
+            on_progress=lambda report: _write_comparison(out_dir, metrics, report))
     return metrics
 
 
-def compare(config: TrainingConfig, splits: dict[str, list[dict]]) -> dict:
-    """Every approach on validation, test and leave-one-article-out; pick by validation only."""
+def compare_saved(config: TrainingConfig) -> dict:
+    """The comparison report for the model already in ``models/<name>/`` (``make report``).
+
+    The saved model stands in for the fine-tuned approach's full fit, so it must have been
+    trained with this configuration; the baselines and every leave-one-article-out fold are fitted.
+    """
+    out_dir = Path(config.output_dir) / config.name
+    metrics = json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
+    ignored = {"compare", "device", "output_dir", "seeds_dir", "bootstrap", "extra"}
+    mine = config.to_dict()
+    differ = sorted(k for k, v in metrics["config"].items() if k not in ignored and mine.get(k) != v)
+    if differ:
+        raise ValueError(f"{out_dir} was trained with other settings ({', '.join(differ)}): "
+                         "retrain it with `stance train --compare`")
+    # The report measures the trained weights themselves, not the int8 export.
+    classifier = StanceClassifier.load(out_dir, device=config.device, backend="torch")
+    return compare(config, dataset.build(Path(config.seeds_dir)), fitted=classifier,
+                   on_progress=lambda report: _write_comparison(out_dir, metrics, report))
+
+
+def _write_comparison(out_dir: Path, metrics: dict, comparison: dict) -> None:
+    from stance.card import COMPARISON_FILE, write_card, write_comparison
+
+    (out_dir / COMPARISON_FILE).write_text(json.dumps(comparison, indent=2) + "\n")
+    write_comparison(out_dir, comparison)
+    write_card(out_dir, metrics)
+
+
+def compare(config: TrainingConfig, splits: dict[str, list[dict]],
+            fitted: StanceClassifier | None = None, on_progress=None) -> dict:
+    """Every approach on validation, test and leave-one-article-out; pick by validation only.
+
+    ``fitted`` is the model just trained with ``config`` on the same data: it stands in for the
+    fine-tuned approach's full fit instead of training the same model a second time.
+    ``on_progress(report)`` is called after every step with the report so far (held-out results
+    of every approach first, then the slow leave-one-article-out runs).
+    """
     encoder = SentenceEncoder(config.base_model, device=str(resolve_device(config.device)))
     factories = {
         Majority.name: Majority,
@@ -259,24 +296,40 @@ def compare(config: TrainingConfig, splits: dict[str, list[dict]]) -> dict:
     }
     authored_train = _limit(splits["train"], config.limit_per_label)
     seeds = splits["seed"]
-    results = {}
+    results: dict[str, dict] = {}
+
+    def report() -> dict:
+        selected = max(results, key=lambda n: results[n]["validation"]["macro_f1"])
+        return {"approaches": results, "selected_by_validation": selected}
+
     for name, factory in factories.items():
         started = time.perf_counter()
-        approach = factory().fit(*_texts_labels(authored_train + seeds))
+        if (name == FineTuned.name and fitted is not None and config.include_seed_articles
+                and config.limit_per_label is None):
+            approach = FineTuned(config)
+            approach.classifier = fitted
+        else:
+            approach = factory().fit(*_texts_labels(authored_train + seeds))
         result = {}
         for split in ("validation", "test"):
             rows = splits[split]
             result[split] = evaluate([r["label"] for r in rows],
                                      approach.predict([r["text"] for r in rows]),
                                      bootstrap=config.bootstrap)
-        result["loao"] = leave_one_article_out(factory, authored_train, seeds)
         result["seconds"] = round(time.perf_counter() - started, 1)
         results[name] = result
-        log.info("%s: validation %.3f test %.3f loao %.3f", name,
-                 result["validation"]["macro_f1"], result["test"]["macro_f1"],
-                 result["loao"]["macro_f1"])
-    selected = max(results, key=lambda n: results[n]["validation"]["macro_f1"])
-    return {"approaches": results, "selected_by_validation": selected}
+        log.info("%s: validation %.3f test %.3f", name, result["validation"]["macro_f1"],
+                 result["test"]["macro_f1"])
+        if on_progress:
+            on_progress(report())
+    for name, factory in factories.items():
+        started = time.perf_counter()
+        results[name]["loao"] = leave_one_article_out(factory, authored_train, seeds)
+        results[name]["loao_seconds"] = round(time.perf_counter() - started, 1)
+        log.info("%s: leave-one-article-out %.3f", name, results[name]["loao"]["macro_f1"])
+        if on_progress:
+            on_progress(report())
+    return report()
 
 
 def summary_line(name: str, metrics: dict) -> str:
@@ -288,5 +341,6 @@ def report_text(metrics: dict) -> str:
     parts = [format_metrics(metrics["test"], "Authored test split")]
     for name, result in metrics.get("comparison", {}).get("approaches", {}).items():
         parts.append(summary_line(f"{name} test", result["test"]))
-        parts.append(summary_line(f"{name} loao", result["loao"]))
+        if "loao" in result:
+            parts.append(summary_line(f"{name} loao", result["loao"]))
     return "\n".join(parts)

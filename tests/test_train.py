@@ -14,7 +14,15 @@ def test_training_writes_a_complete_model_dir(tiny_model_dir):
     assert (tiny_model_dir / "model.safetensors").stat().st_size > 1_000_000
     assert not list(tiny_model_dir.glob("*.bin")) and not list(tiny_model_dir.glob("*.pt"))
     metrics = json.loads((tiny_model_dir / "metrics.json").read_text())
-    assert metrics["data"]["train_sentences"] == 48
+    # The smoke cap of 12 per label applies to the authored and the seed sentences alike.
+    from collections import Counter
+
+    from stance import dataset
+
+    splits = dataset.build()
+    expected = {label: min(12, n) + min(12, Counter(r["label"] for r in splits["seed"])[label])
+                for label, n in Counter(r["label"] for r in splits["train"]).items()}
+    assert metrics["data"]["train_per_label"] == dict(sorted(expected.items()))
     assert set(metrics["test"]["per_class"]) == set(label_map["labels"])
     card = (tiny_model_dir / "README.md").read_text()
     for heading in ("## Data", "## Training set-up", "## Metrics", "## Intended use",
@@ -64,3 +72,20 @@ def test_config_file_rejects_unknown_settings(tmp_path):
         TrainingConfig.from_file(path)
     path.write_text(json.dumps({"epochs": 2}))
     assert TrainingConfig.from_file(path, seed=7).epochs == 2
+
+
+def test_comparison_report_covers_every_approach_and_article(tmp_path):
+    from stance import dataset
+    from stance.train import compare
+
+    config = TrainingConfig(name="cmp", output_dir=str(tmp_path), epochs=1, limit_per_label=6,
+                            device="cpu", bootstrap=0)
+    report = compare(config, dataset.build())
+    approaches = report["approaches"]
+    assert list(approaches) == ["majority", "tfidf-logreg", "frozen-minilm-logreg", "fine-tuned-minilm"]
+    for result in approaches.values():
+        assert {"validation", "test", "loao"} <= set(result)
+        assert len(result["loao"]["per_article_macro_f1"]) == 5
+        assert result["loao"]["n"] == 94  # every seed sentence is predicted once, when held out
+    # Majority predicts one label for everything: it cannot beat a real model on validation.
+    assert report["selected_by_validation"] != "majority"

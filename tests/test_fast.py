@@ -1,0 +1,188 @@
+"""The fast CPU path: the int8 ONNX model, when `auto` picks it, and the fp32 fallback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from stance import dataset, fast
+from stance.fast import MAX_MACRO_F1_DROP, ONNX_INT8, TORCH, FastModelError, choose_backend
+from stance.model import ModelError, StanceClassifier, pad_batch, softmax
+
+SENTENCES = [
+    "Kyiv wants to join NATO as soon as the war ends.",
+    "Moscow says it will never accept Ukraine in the alliance.",
+    "Membership is not on the table for now, the chancellor conceded.",
+    "It rained in Brussels on Tuesday.",
+    "NATO.",
+    "",
+]
+
+
+def _fake_model_dir(tmp_path, *, drop=0.0, with_file=True, matching_digest=True):
+    """A directory with a stand-in int8 file and the metrics record `auto` reads."""
+    if with_file:
+        (tmp_path / fast.FAST_MODEL_FILE).write_bytes(b"int8 weights")
+    digest = fast.file_digest(tmp_path / fast.FAST_MODEL_FILE) if with_file else None
+    info = {"fast": {"macro_f1_drop": drop, "sha256": digest if matching_digest else "0" * 64}}
+    return tmp_path, info
+
+
+def test_auto_prefers_int8_on_cpu_within_the_allowed_drop(tmp_path):
+    path, info = _fake_model_dir(tmp_path, drop=MAX_MACRO_F1_DROP - 0.001)
+    backend, reason = choose_backend("auto", "cpu", path, info)
+    assert backend == ONNX_INT8
+    assert "macro-F1" in reason
+
+
+def test_auto_falls_back_to_torch_when_int8_loses_too_much(tmp_path):
+    path, info = _fake_model_dir(tmp_path, drop=MAX_MACRO_F1_DROP + 0.001)
+    backend, reason = choose_backend("auto", "cpu", path, info)
+    assert backend == TORCH
+    assert "loses" in reason
+
+
+@pytest.mark.parametrize("case", ["missing file", "unchecked", "other file", "cuda"])
+def test_auto_falls_back_to_torch(tmp_path, case):
+    path, info = _fake_model_dir(tmp_path, with_file=case != "missing file",
+                                 matching_digest=case != "other file")
+    if case == "unchecked":
+        info = {}
+    device = "cuda" if case == "cuda" else "cpu"
+    backend, reason = choose_backend("auto", device, path, info)
+    assert backend == TORCH
+    assert reason
+
+
+def test_forced_backends(tmp_path):
+    path, info = _fake_model_dir(tmp_path, drop=0.5)
+    assert choose_backend("torch", "cpu", path, info)[0] == TORCH
+    # Forcing int8 skips the quality rule but not the missing file or the device.
+    assert choose_backend("onnx-int8", "cpu", path, info)[0] == ONNX_INT8
+    with pytest.raises(FastModelError, match="CPU only"):
+        choose_backend("onnx-int8", "cuda", path, info)
+    (path / fast.FAST_MODEL_FILE).unlink()
+    with pytest.raises(FastModelError, match="export-fast"):
+        choose_backend("onnx-int8", "cpu", path, info)
+    with pytest.raises(ValueError, match="unknown backend"):
+        choose_backend("tensorrt", "cpu", path, info)
+
+
+def test_thread_count_follows_the_environment(monkeypatch):
+    monkeypatch.setenv(fast.THREADS_ENV, "3")
+    assert fast.cpu_threads() == 3
+    monkeypatch.delenv(fast.THREADS_ENV)
+    assert 1 <= fast.cpu_threads() <= len(os.sched_getaffinity(0))
+
+
+def test_padding_and_softmax():
+    ids, mask = pad_batch([[5, 6, 7], [5]], pad_id=0)
+    assert ids.tolist() == [[5, 6, 7], [5, 0, 0]]
+    assert mask.tolist() == [[1, 1, 1], [1, 0, 0]]
+    probs = softmax(np.array([[1000.0, 1000.0], [0.0, np.log(3.0)]]))
+    assert probs == pytest.approx(np.array([[0.5, 0.5], [0.25, 0.75]]))
+
+
+@pytest.mark.integration
+def test_training_exports_a_checked_int8_model(tiny_model_dir):
+    metrics = json.loads((tiny_model_dir / "metrics.json").read_text())
+    record = metrics["fast"]
+    assert (tiny_model_dir / fast.FAST_MODEL_FILE).is_file()
+    assert record["sha256"] == fast.file_digest(tiny_model_dir / fast.FAST_MODEL_FILE)
+    assert record["n"] == len(dataset.build()["test"])
+    assert record["macro_f1_drop"] == pytest.approx(record["fp32_macro_f1"] - record["int8_macro_f1"])
+    assert record["default_on_cpu"] == (record["macro_f1_drop"] <= MAX_MACRO_F1_DROP)
+    assert 0.0 <= record["agreement"] <= 1.0
+
+
+@pytest.mark.integration
+def test_int8_agrees_with_fp32_on_real_sentences(tiny_model_dir):
+    rows = dataset.build()
+    texts = [r["text"] for r in rows["seed"]] + [r["text"] for r in rows["test"]] + SENTENCES
+    int8 = StanceClassifier.load(tiny_model_dir, device="cpu", backend="onnx-int8")
+    fp32 = StanceClassifier.load(tiny_model_dir, device="cpu", backend="torch")
+    assert (int8.backend, fp32.backend) == (ONNX_INT8, TORCH)
+    assert int8.model is None  # the torch weights are not loaded for the int8 path
+    fast_probs, ref_probs = int8.predict_proba(texts), fp32.predict_proba(texts)
+    assert fast_probs.shape == ref_probs.shape == (len(texts), 4)
+    assert fast_probs.sum(axis=1) == pytest.approx(np.ones(len(texts)), abs=1e-5)
+    assert np.abs(fast_probs - ref_probs).mean() < 0.01
+    assert np.mean(fast_probs.argmax(axis=1) == ref_probs.argmax(axis=1)) >= 0.95
+    labels = [p.label for p in int8.predict(SENTENCES)]
+    assert labels == [p.label for p in fp32.predict(SENTENCES)]
+
+
+@pytest.mark.integration
+def test_int8_probabilities_do_not_depend_on_the_batch(tiny_model_dir):
+    classifier = StanceClassifier.load(tiny_model_dir, device="cpu", backend="onnx-int8")
+    together = classifier.predict_proba(SENTENCES)
+    for i, text in enumerate(SENTENCES):
+        assert classifier.predict_proba([text])[0] == pytest.approx(together[i], abs=1e-6)
+    assert classifier.predict_proba([]).shape == (0, 4)
+
+
+@pytest.mark.integration
+def test_auto_uses_int8_only_when_checked(tiny_model_dir, tmp_path):
+    checked = StanceClassifier.load(tiny_model_dir, device="cpu")
+    expected = ONNX_INT8 if checked.info["fast"]["default_on_cpu"] else TORCH
+    assert checked.backend == expected
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_model_dir, copy)
+    metrics = json.loads((copy / "metrics.json").read_text())
+    metrics["fast"]["macro_f1_drop"] = MAX_MACRO_F1_DROP + 0.05
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    assert StanceClassifier.load(copy, device="cpu").backend == TORCH
+
+    (copy / fast.FAST_MODEL_FILE).unlink()
+    fallback = StanceClassifier.load(copy, device="cpu")
+    assert fallback.backend == TORCH and "export-fast" in fallback.backend_reason
+    assert fallback.predict_proba(SENTENCES).shape == (len(SENTENCES), 4)
+    with pytest.raises(ModelError, match="export-fast"):
+        StanceClassifier.load(copy, device="cpu", backend="onnx-int8")
+
+
+@pytest.mark.integration
+def test_export_fast_adds_the_int8_model_to_an_existing_dir(tiny_model_dir, tmp_path, capsys):
+    from stance.cli import main
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_model_dir, copy)
+    (copy / fast.FAST_MODEL_FILE).unlink()
+    metrics = json.loads((copy / "metrics.json").read_text())
+    del metrics["fast"]
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+
+    assert main(["export-fast", "--model", str(copy)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["sha256"] == fast.file_digest(copy / fast.FAST_MODEL_FILE)
+    assert json.loads((copy / "metrics.json").read_text())["fast"] == record
+    assert StanceClassifier.load(copy, device="cpu", backend="onnx-int8").backend == ONNX_INT8
+
+
+@pytest.mark.integration
+def test_cli_backend_flag(tiny_model_dir, tmp_path, capsys):
+    from stance.cli import main
+
+    data = tmp_path / "rows.jsonl"
+    data.write_text("\n".join(json.dumps({"text": t, "label": "neutral"}) for t in SENTENCES[:4]))
+    for backend in ("torch", "onnx-int8"):
+        assert main(["eval", "--data", str(data), "--model", str(tiny_model_dir), "--device", "cpu",
+                     "--backend", backend, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["backend"] == backend
+
+
+@pytest.mark.integration
+def test_chunked_tokenisation_keeps_input_order(tiny_model_dir, monkeypatch):
+    from stance import model as model_module
+
+    classifier = StanceClassifier.load(tiny_model_dir, device="cpu", backend="torch")
+    whole = classifier.predict_proba(SENTENCES * 2)
+    # Chunks of 4: the next chunk is tokenised in a thread while the current one runs.
+    monkeypatch.setattr(model_module, "TOKENIZE_CHUNK", 4)
+    chunked = classifier.predict_proba(SENTENCES * 2)
+    assert chunked == pytest.approx(whole, abs=1e-5)
