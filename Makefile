@@ -63,6 +63,7 @@ lint: $(STAMP)
 bench: model
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/http_load.py
+	$(BIN)/python benchmarks/cold_start.py
 
 clean:
 	rm -rf $(VENV) seeds/dataset/hf out .pytest_cache
