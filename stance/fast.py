@@ -1,16 +1,20 @@
 """The fast CPU path: the fine-tuned model as ONNX with int8 weights, run by ONNX Runtime.
 
-Chosen by measurement on the 2-core AMD EPYC development machine (AVX-512 VNNI; BENCHMARKS.md):
+Chosen by measurement on the 2-core AMD EPYC development machine (AVX-512 VNNI; BENCHMARKS.md has
+the run, candidates included):
 
-- ONNX Runtime dynamic quantisation (int8 weights per output channel, MatMul only) ran ~3x the
-  fp32 ONNX model and agreed with fp32 on ~98% of the labelled sentences. Torch's dynamic
-  quantisation was slower and agreed less (~93%); also quantising the embedding lookup cost about a
-  point of agreement for no speed; ``MatMulNBits`` 8-bit was closer to fp32 (99.5%) but half as fast.
+- Export with eager attention, fuse with ONNX Runtime's BERT optimiser (one Attention op per layer,
+  153 nodes instead of ~850), then dynamic quantisation: int8 weights per output channel for MatMul
+  and Attention; embeddings stay fp32 (quantising them cost agreement and gained no speed). About
+  2.4x `stance`'s fp32 torch path, test macro-F1 within 0.006 of fp32. Torch's dynamic quantisation
+  was a little slower and lost 0.019 macro-F1 (and is deprecated); ``MatMulNBits`` 8-bit agreed more
+  with fp32 but ran at half the speed.
 - Dynamic quantisation scales activations by the maximum of the whole input tensor, so in a padded
-  batch a sentence's probabilities depend on its neighbours: batches of 32 flipped 31 of 814 labels
-  against the same sentences run alone. So each sentence runs alone (no padding at all) and the
-  sentences are spread over one single-threaded worker per physical core; that measured as fast as
-  length-bucketed batches, and a sentence always gets the same probabilities.
+  batch a sentence's probabilities depend on its neighbours (24 of 2,852 labels changed against the
+  same sentences run alone). So each sentence runs alone, unpadded, and sentences are spread over one
+  single-threaded worker per physical core: within a few per cent of padded batches on an idle
+  machine, far ahead of them when other jobs share the cores, and a sentence always gets the same
+  probabilities whatever else is in the request.
 
 The int8 model is exported at training time next to the weights (``model.int8.onnx``); its macro-F1
 and agreement with fp32 on the authored test split go to ``metrics.json["fast"]``. On CPU,

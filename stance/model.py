@@ -160,9 +160,15 @@ class StanceClassifier:
         common = {"path": path, "max_length": label_map.get("max_length", 128), "info": info,
                   "backend_reason": reason}
         if chosen == fast_path.ONNX_INT8:
-            # The torch weights are not loaded at all: less memory, faster start.
-            return cls(None, tokenizer, fast=fast_path.OnnxInt8Runner(path / fast_path.FAST_MODEL_FILE),
-                       **common)
+            try:
+                runner = fast_path.OnnxInt8Runner(path / fast_path.FAST_MODEL_FILE)
+            except Exception as exc:  # e.g. a file from an incompatible onnxruntime: fp32 still works
+                if backend == fast_path.ONNX_INT8:
+                    raise ModelError(f"model {path}: cannot load {fast_path.FAST_MODEL_FILE}: {exc}") from exc
+                common["backend_reason"] = f"{fast_path.FAST_MODEL_FILE} failed to load: {exc}"
+            else:
+                # The torch weights are not loaded at all: less memory, faster start.
+                return cls(None, tokenizer, fast=runner, **common)
         if os.environ.get(fast_path.THREADS_ENV):
             torch.set_num_threads(fast_path.cpu_threads())
         model = AutoModelForSequenceClassification.from_pretrained(str(path), use_safetensors=True)

@@ -186,3 +186,17 @@ def test_chunked_tokenisation_keeps_input_order(tiny_model_dir, monkeypatch):
     monkeypatch.setattr(model_module, "TOKENIZE_CHUNK", 4)
     chunked = classifier.predict_proba(SENTENCES * 2)
     assert chunked == pytest.approx(whole, abs=1e-5)
+
+
+@pytest.mark.integration
+def test_an_unloadable_int8_file_falls_back_to_torch(tiny_model_dir, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_model_dir, copy)
+    (copy / fast.FAST_MODEL_FILE).write_bytes(b"not an onnx model")
+    metrics = json.loads((copy / "metrics.json").read_text())
+    metrics["fast"].update(sha256=fast.file_digest(copy / fast.FAST_MODEL_FILE), macro_f1_drop=0.0)
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    fallback = StanceClassifier.load(copy, device="cpu")
+    assert fallback.backend == TORCH and "failed to load" in fallback.backend_reason
+    with pytest.raises(ModelError, match="cannot load"):
+        StanceClassifier.load(copy, device="cpu", backend="onnx-int8")
