@@ -18,8 +18,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +34,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from report_section import machine, replace_section, rss_bytes  # noqa: E402
 
+from service.process import ServiceProcess  # noqa: E402
 from stance.fast import FAST_MODEL_FILE  # noqa: E402
 from stance.model import default_model_dir  # noqa: E402
 
@@ -53,12 +52,6 @@ status = {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in open(
 print(json.dumps({"backend": c.backend, "load_s": loaded - started, "ready_s": ready - started,
                   "rss_mib": status["VmRSS"] / 1024, "peak_rss_mib": status["VmHWM"] / 1024}))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def tree_rss(root: int) -> tuple[int, int]:
@@ -79,46 +72,16 @@ def tree_rss(root: int) -> tuple[int, int]:
     return sum(rss_bytes(pid) for pid in tree), len(tree)
 
 
-def ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 def serve_once(model: Path, home: str, timeout: float = 300) -> dict:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "BENTOML_HOME": home, "BENTOML_DO_NOT_TRACK": "True", "HF_HUB_OFFLINE": "1"}
-    env.pop("STANCE_API_TOKEN", None)
-    log = Path(home) / "server.log"
-    with log.open("ab") as out:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "stance.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--model", str(model)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    server = ServiceProcess(model, Path(home), extra_env={"HF_HUB_OFFLINE": "1"})
     try:
-        while not ready(url):
-            if process.poll() is not None:
-                raise SystemExit(f"server exited with {process.returncode}; see {log}")
-            if time.perf_counter() - started > timeout:
-                raise SystemExit(f"server not ready after {timeout} s; see {log}")
-            time.sleep(0.05)
-        seconds = time.perf_counter() - started
+        seconds = server.wait_ready(timeout, poll=0.05)
         time.sleep(1.0)  # let start-up allocations settle before reading memory
-        info = json.loads(urllib.request.urlopen(f"{url}/model", timeout=5).read())
-        rss, processes = tree_rss(process.pid)
+        info = json.loads(urllib.request.urlopen(f"{server.url}/model", timeout=5).read())
+        rss, processes = tree_rss(server.process.pid)
         return {"seconds": seconds, "rss_mib": rss / MIB, "processes": processes, "model": info.get("name")}
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        server.stop()
 
 
 def without_int8(model: Path, into: Path) -> Path:

@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import datetime as dt
 import os
-import platform
 import re
 import statistics
 import sys
@@ -29,13 +28,16 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# Not a package: an installed dependency already owns the name `benchmarks`.
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from report_section import machine, replace_section  # noqa: E402
 
 from service.process import ServiceProcess  # noqa: E402
 from stance.model import StanceClassifier, check_model_dir, default_model_dir  # noqa: E402
 from stance.segment import segment  # noqa: E402
 
 BENCHMARKS = ROOT / "BENCHMARKS.md"
-START, END = "<!-- http_load:start -->", "<!-- http_load:end -->"
 GOAL_P50_MS = 15.0
 GOAL_RATIO = 0.70
 
@@ -139,23 +141,6 @@ def batch_sizes(url: str) -> str:
     return f"{found['sum'] / found['count']:.1f}" if found["count"] else "n/a"
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import torch
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{cpu}, {cores} cores, {gpu}; Python {platform.python_version()}, "
-            f"torch {torch.__version__}")
-
-
 def render(results: dict) -> str:
     rows = results["rows"]
     before, after = results["in_process"]
@@ -164,7 +149,6 @@ def render(results: dict) -> str:
     p50 = rows["sequential"]["p50"]
     errors32 = rows["32 clients"]["errors"]
     lines = [
-        START,
         "## HTTP service load (`benchmarks/http_load.py`)",
         "",
         f"{results['date']} — {results['machine']}. Model `{results['model']}` on "
@@ -200,19 +184,8 @@ def render(results: dict) -> str:
         f"- 32 clients: {ratio:.0%} of the higher in-process batched throughput, {errors32} errors "
         f"(goal ≥ {GOAL_RATIO:.0%}, zero errors): "
         f"{'met' if ratio >= GOAL_RATIO and errors32 == 0 else 'not met'}.",
-        END,
     ]
     return "\n".join(lines)
-
-
-def write_section(section: str) -> None:
-    # Read just before writing: other benchmarks rewrite their own sections of the same file.
-    text = BENCHMARKS.read_text(encoding="utf-8") if BENCHMARKS.exists() else f"{START}\n{END}\n"
-    if START not in text or END not in text:
-        text = text.rstrip("\n") + f"\n\n{START}\n{END}\n"
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    BENCHMARKS.write_text(head + section + tail, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -253,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(results)
     print(section)
     if not args.no_write:
-        write_section(section)
+        replace_section("http_load", section)
         print(f"wrote the http_load section of {BENCHMARKS}", file=sys.stderr)
     return 0
 

@@ -51,8 +51,11 @@ class ServiceProcess:
                  "--port", str(self.port), "--model", str(model_dir)],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
-    def wait_ready(self, timeout: float = 180) -> float:
-        """Block until /readyz answers 200; return seconds since the process was started."""
+    def wait_ready(self, timeout: float = 180, poll: float = 0.2) -> float:
+        """Block until /readyz answers 200; return seconds since the process was started.
+
+        ``poll`` is the interval between checks, and so the resolution of the returned time.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -63,7 +66,7 @@ class ServiceProcess:
                     return time.perf_counter() - self.started
             except httpx.TransportError:
                 pass
-            time.sleep(0.2)
+            time.sleep(poll)
         self.stop()
         raise ServiceNotReady(f"server not ready after {timeout} s:\n{self.log.read_text()}")
 
