@@ -200,3 +200,48 @@ def test_an_unloadable_int8_file_falls_back_to_torch(tiny_model_dir, tmp_path):
     assert fallback.backend == TORCH and "failed to load" in fallback.backend_reason
     with pytest.raises(ModelError, match="cannot load"):
         StanceClassifier.load(copy, device="cpu", backend="onnx-int8")
+
+
+def _tiny_bert(num_labels=4):
+    from transformers import BertConfig, BertForSequenceClassification
+
+    config = BertConfig(vocab_size=120, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=64, num_labels=num_labels)
+    return BertForSequenceClassification(config).eval()
+
+
+def test_last_layer_cut_to_the_first_token_keeps_the_logits():
+    import torch
+
+    model = _tiny_bert()
+    cut = fast.first_token_only(model)
+    assert cut is not model
+    assert type(cut.bert.encoder.layer[-1]).__name__ == "FirstTokenLayer"
+    ids = torch.tensor([[101, 7, 8, 9, 10, 102], [101, 11, 12, 102, 0, 0]])
+    mask = (ids != 0).long()
+    with torch.inference_mode():
+        whole = model(input_ids=ids, attention_mask=mask).logits
+        part = cut(input_ids=ids, attention_mask=mask).logits
+    assert torch.allclose(part, whole, atol=1e-5)
+    # The original is left whole: training and the torch path still use it.
+    assert type(model.bert.encoder.layer[-1]).__name__ == "BertLayer"
+
+
+def test_last_layer_cut_leaves_other_architectures_whole():
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification
+
+    model = DistilBertForSequenceClassification(
+        DistilBertConfig(vocab_size=120, dim=32, n_layers=1, n_heads=4, hidden_dim=64, num_labels=4))
+    assert fast.first_token_only(model) is model
+
+
+def test_last_layer_cut_is_dropped_when_its_logits_differ(monkeypatch):
+    import torch
+
+    class Wrong(torch.nn.Module):
+        def forward(self, hidden_states, *args, **kwargs):
+            return torch.zeros_like(hidden_states[:, :1])
+
+    monkeypatch.setattr(fast, "_first_token_layer", lambda layer: Wrong())
+    model = _tiny_bert()
+    assert fast.first_token_only(model) is model
