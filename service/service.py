@@ -6,7 +6,7 @@
   sentences (offsets, label, probabilities) and the summary row ``stance score --summary`` writes.
 - ``POST /track`` ``{"articles": [...], "by"?: "month", "by_actor"?: false}`` → the ``stance track``
   table (one row per period, and per actor when split).
-- ``GET /model`` → model name, version, labels, training date and headline metrics.
+- ``GET /model`` → model name, version, labels, training date, headline metrics and the active backend.
 - BentoML's ``/livez``, ``/readyz``, ``/metrics`` (Prometheus) and the OpenAPI docs at ``/``.
 
 The model directory is ``$STANCE_MODEL_DIR`` or the default model (``models/minilm-stance``); it is
@@ -86,6 +86,9 @@ def describe_model(classifier: StanceClassifier) -> dict:
         "base_model": info.get("base_model"),
         "metrics": headline,
         "device": str(classifier.device),
+        # Which inference path answers (onnx-int8 or torch) and why: `auto` may fall back to fp32.
+        "backend": classifier.backend,
+        "backend_reason": classifier.backend_reason,
         "stance_version": stance.__version__,
         "limits": {
             "max_texts_per_request": MAX_TEXTS_PER_REQUEST,

@@ -205,6 +205,10 @@ def test_model_endpoint_describes_the_loaded_model(server, tiny_model_dir):
     assert info["metrics"]["test"]["macro_f1"] == pytest.approx(metrics["test"]["macro_f1"])
     assert re.fullmatch(r"[0-9a-f]{12}", info["version"])
     assert info["device"] in ("cpu", "cuda", "cuda:0")
+    # The tiny model's int8 check decides, exactly as the CLI's `auto` does.
+    expected = "onnx-int8" if metrics["fast"]["default_on_cpu"] and info["device"] == "cpu" else "torch"
+    assert info["backend"] == expected
+    assert info["backend_reason"]
 
 
 @pytest.mark.integration
