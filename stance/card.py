@@ -85,7 +85,9 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
         "",
         "## Training set-up",
         "",
-        f"- Base: {metrics['base_model']}, full fine-tuning with a linear classification head.",
+        f"- Base: {metrics['base_model']}, fine-tuning every encoder layer"
+        + (" (word embeddings kept frozen)" if config.get("freeze_embeddings") else "")
+        + " with a linear classification head.",
         f"- {config['epochs']} epochs, batch {config['batch_size']}, AdamW lr {config['learning_rate']}, "
         f"weight decay {config['weight_decay']}, linear warm-up {config['warmup_ratio']:.0%} then "
         f"decay, class-weighted cross-entropy, max {config['max_length']} tokens, seed "

@@ -53,13 +53,16 @@ class TrainingConfig:
     output_dir: str = str(MODELS_DIR)
     epochs: int = 8
     batch_size: int = 16
-    learning_rate: float = 2e-4
+    learning_rate: float = 1e-4
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     max_length: int = 96
     seed: int = 13
     device: str = "auto"
     include_seed_articles: bool = True
+    # Keep the pretrained word-embedding matrix fixed: words absent from the small training set keep
+    # their pretrained neighbours, and the 30k×384 matrix's AdamW update is skipped on every step.
+    freeze_embeddings: bool = True
     # Cap on training sentences per label, for smoke runs; None trains on everything.
     limit_per_label: int | None = None
     # Also fit the baselines and run leave-one-article-out for every approach (slow).
@@ -110,8 +113,10 @@ def fine_tune(config: TrainingConfig, texts: list[str], labels: list[str]) -> St
         [len(targets) / (len(LABELS) * counts.get(i, 1)) for i in range(len(LABELS))],
         dtype=torch.float32, device=device,
     )
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
-                                  weight_decay=config.weight_decay)
+    if config.freeze_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     steps = config.epochs * math.ceil(len(texts) / config.batch_size)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * steps), steps)
     generator = torch.Generator().manual_seed(config.seed)
@@ -129,7 +134,7 @@ def fine_tune(config: TrainingConfig, texts: list[str], labels: list[str]) -> St
                 logits = model(**batch).logits
             loss = torch.nn.functional.cross_entropy(logits.float(), y, weight=weights)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)

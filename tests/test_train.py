@@ -89,3 +89,21 @@ def test_comparison_report_covers_every_approach_and_article(tmp_path):
         assert result["loao"]["n"] == 94  # every seed sentence is predicted once, when held out
     # Majority predicts one label for everything: it cannot beat a real model on validation.
     assert report["selected_by_validation"] != "majority"
+
+
+def test_frozen_embeddings_stay_pretrained_while_the_encoder_trains():
+    import torch
+    from transformers import AutoModel
+
+    from stance.approaches import base_encoder_path
+    from stance.train import fine_tune
+
+    texts = ["Kyiv wants to join NATO.", "Moscow forbids it.", "Membership is off the table.",
+             "The summit opens on Tuesday."]
+    config = TrainingConfig(epochs=1, batch_size=4, learning_rate=1e-3, device="cpu",
+                            freeze_embeddings=True)
+    tuned = fine_tune(config, texts, ["pro-membership", "opposing", "conceding", "neutral"]).model
+    base = AutoModel.from_pretrained(base_encoder_path())
+    assert torch.equal(tuned.get_input_embeddings().weight, base.get_input_embeddings().weight)
+    first_layer = "encoder.layer.0.attention.self.query.weight"
+    assert not torch.equal(tuned.base_model.state_dict()[first_layer], base.state_dict()[first_layer])
