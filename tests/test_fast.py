@@ -245,3 +245,25 @@ def test_last_layer_cut_is_dropped_when_its_logits_differ(monkeypatch):
     monkeypatch.setattr(fast, "_first_token_layer", lambda layer: Wrong())
     model = _tiny_bert()
     assert fast.first_token_only(model) is model
+
+
+@pytest.mark.integration
+def test_int8_work_is_split_over_every_worker_in_bounded_chunks(tiny_model_dir):
+    class RecordingPool:
+        def __init__(self):
+            self.chunk_sizes = []
+
+        def map(self, fn, chunks):
+            chunks = list(chunks)
+            self.chunk_sizes.append([len(chunk) for chunk in chunks])
+            return [fn(chunk) for chunk in chunks]
+
+    runner = fast.OnnxInt8Runner(tiny_model_dir / fast.FAST_MODEL_FILE, threads=2)
+    runner._pool.shutdown()
+    runner._pool = RecordingPool()
+    sequences = [[101] + [7] * n + [102] for n in range(40)]
+    alone = np.stack([runner._one(ids) for ids in sequences])
+    assert runner.logits(sequences[:4]) == pytest.approx(alone[:4], abs=1e-6)
+    assert runner.logits(sequences) == pytest.approx(alone, abs=1e-6)
+    # A handful of sentences (a typical adaptive batch) still goes to both workers.
+    assert runner._pool.chunk_sizes == [[2, 2], [16, 16, 8]]
