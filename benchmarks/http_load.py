@@ -39,6 +39,7 @@ from stance.model import StanceClassifier, check_model_dir, default_model_dir  #
 from stance.segment import segment  # noqa: E402
 
 BENCHMARKS = ROOT / "BENCHMARKS.md"
+REQUEST_TIMEOUT_S = 60
 GOAL_P50_MS = 15.0
 GOAL_RATIO = 0.70
 
@@ -115,7 +116,8 @@ async def run_clients(url: str, texts: list[str], clients: int, max_requests: in
                 issued += 1
                 start = time.perf_counter()
                 try:
-                    outcome = await connection.post("/classify", body)
+                    outcome = await asyncio.wait_for(connection.post("/classify", body), REQUEST_TIMEOUT_S)
+                # TimeoutError is an OSError: a hung request counts as an error, not a hung benchmark.
                 except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
                     outcome = type(exc).__name__
                     connection.close()
@@ -148,7 +150,7 @@ def sequential(url: str, texts: list[str], max_requests: int, seconds: float) ->
     latencies, errors = [], Counter()
     deadline = time.perf_counter() + seconds
     began = time.perf_counter()
-    with httpx.Client(base_url=url, timeout=60) as client:
+    with httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT_S) as client:
         for i in range(max_requests):
             if time.perf_counter() > deadline:
                 break
