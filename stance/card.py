@@ -117,7 +117,10 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
         "## Limitations",
         "",
         "- Trained on five real articles (all from March 2022 and December 2024) and a supplement "
-        "written for this project: real-world wording outside that register will score lower.",
+        "written for this project: real-world wording outside that register will score lower. "
+        "Leave-one-article-out over the seed articles (the only real news text with labels here) "
+        "is the closer guide than the authored test split; its main error is neutral sentences "
+        "of real articles marked as taking a stance (confusion matrices in REPORT.md).",
         "- One target only; the model does not know about other countries' membership bids.",
         "- A sentence is classified alone: stance carried only by context (a pronoun, an earlier "
         "sentence) can be missed; quotes are kept with their attribution by the segmenter.",
