@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 # Not `benchmarks.report_section`: a dependency installs a top-level package named `benchmarks`.
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from report_section import machine, replace_section, rss_bytes  # noqa: E402
+from report_section import machine, publish, rss_bytes  # noqa: E402
 
 from service.process import ServiceProcess  # noqa: E402
 from stance.fast import FAST_MODEL_FILE  # noqa: E402
@@ -179,12 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print, do not edit BENCHMARKS.md")
     args = parser.parse_args(argv)
     report = run(args)
-    text = to_markdown(report)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    if not args.no_write:
-        replace_section("other", text)
+    publish("other", to_markdown(report), write=not args.no_write, report=report, json_path=args.json)
     return 0
 
 

@@ -32,13 +32,12 @@ sys.path.insert(0, str(ROOT))
 # Not a package: an installed dependency already owns the name `benchmarks`.
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from report_section import machine, replace_section  # noqa: E402
+from report_section import machine, publish  # noqa: E402
 
 from service.process import ServiceProcess  # noqa: E402
 from stance.model import StanceClassifier, check_model_dir, default_model_dir  # noqa: E402
 from stance.segment import segment  # noqa: E402
 
-BENCHMARKS = ROOT / "BENCHMARKS.md"
 REQUEST_TIMEOUT_S = 60
 GOAL_P50_MS = 15.0
 GOAL_RATIO = 0.70
@@ -274,11 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {"rows": rows, "in_process": inproc, "mean_batch": mean_batch, "seconds": args.seconds,
                "model": model.name, "machine": machine(), "date": dt.date.today().isoformat(),
                "load": (load_start, os.getloadavg()[0])}
-    section = render(results)
-    print(section)
-    if not args.no_write:
-        replace_section("http_load", section)
-        print(f"wrote the http_load section of {BENCHMARKS}", file=sys.stderr)
+    publish("http_load", render(results), write=not args.no_write)
     return 0
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,6 +23,17 @@ def replace_section(name: str, body: str, path: Path = BENCHMARKS) -> None:
     before, rest = text.split(start, 1)
     after = rest.split(end, 1)[1]
     path.write_text(f"{before}{start}\n{body.strip()}\n{end}{after}", encoding="utf-8")
+
+
+def publish(name: str, text: str, *, write: bool = True, report: dict | None = None,
+            json_path: str | None = None) -> None:
+    """Print a benchmark's section; optionally save its raw figures and rewrite it in BENCHMARKS.md."""
+    print(text)
+    if json_path:
+        Path(json_path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    if write:
+        replace_section(name, text)
+        print(f"wrote the {name} section of {BENCHMARKS}", file=sys.stderr)
 
 
 def cpu_name() -> str:

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from report_section import PeakRSS, machine, replace_section  # noqa: E402
+from report_section import PeakRSS, machine, publish  # noqa: E402
 
 from stance import dataset, fast  # noqa: E402
 from stance.labels import LABEL2ID, LABELS  # noqa: E402
@@ -369,12 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print, do not edit BENCHMARKS.md")
     args = parser.parse_args(argv)
     report = run(args)
-    text = to_markdown(report)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    if not args.no_write:
-        replace_section("throughput", text)
+    publish("throughput", to_markdown(report), write=not args.no_write, report=report, json_path=args.json)
     return 0
 
 
