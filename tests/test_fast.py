@@ -267,3 +267,43 @@ def test_int8_work_is_split_over_every_worker_in_bounded_chunks(tiny_model_dir):
     assert runner.logits(sequences) == pytest.approx(alone, abs=1e-6)
     # A handful of sentences (a typical adaptive batch) still goes to both workers.
     assert runner._pool.chunk_sizes == [[2, 2], [16, 16, 8]]
+
+
+def _fused_tiny_bert(tmp_path):
+    model = _tiny_bert()
+    fast.export_onnx(model, tmp_path / "model.onnx")
+    assert fast.optimise(tmp_path / "model.onnx", tmp_path / "fused.onnx", model.config)
+    return tmp_path / "fused.onnx"
+
+
+def _op_types(path):
+    import onnx
+
+    return [node.op_type for node in onnx.load(str(path)).graph.node]
+
+
+def test_layer_norms_are_rewritten_for_the_rms_kernel_with_the_same_logits(tmp_path):
+    import onnxruntime as ort
+
+    fused = _fused_tiny_bert(tmp_path)
+    norms = _op_types(fused).count("SkipLayerNormalization")
+    assert norms == 4  # two per layer
+    assert fast.centre_layer_norms(fused, tmp_path / "centred.onnx") == norms
+    ops = _op_types(tmp_path / "centred.onnx")
+    assert "SkipLayerNormalization" not in ops
+    assert ops.count("SimplifiedLayerNormalization") == norms
+    ids = np.array([[101, 7, 8, 9, 10, 11, 102], [101, 12, 13, 102, 0, 0, 0]], dtype=np.int64)
+    feed = {"input_ids": ids, "attention_mask": (ids != 0).astype(np.int64)}
+    before, after = (ort.InferenceSession(str(path)).run(None, feed)[0]
+                     for path in (fused, tmp_path / "centred.onnx"))
+    assert after == pytest.approx(before, rel=1e-4, abs=1e-7)
+
+
+def test_layer_norm_rewrite_is_dropped_when_its_logits_differ(tmp_path, monkeypatch):
+    from onnx import helper
+
+    fused = _fused_tiny_bert(tmp_path)
+    # A stand-in that forgets the normalisation: the check against the fused graph must catch it.
+    monkeypatch.setattr(fast, "_centred_rms_norm", lambda node: [
+        helper.make_node("Add", list(node.input[:2]), [node.output[0]], name=node.name)])
+    assert fast.centre_layer_norms(fused, tmp_path / "centred.onnx") == 0
