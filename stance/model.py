@@ -161,7 +161,8 @@ class StanceClassifier:
                   "backend_reason": reason}
         if chosen == fast_path.ONNX_INT8:
             try:
-                runner = fast_path.OnnxInt8Runner(path / fast_path.FAST_MODEL_FILE)
+                runner = fast_path.OnnxInt8Runner(path / fast_path.FAST_MODEL_FILE,
+                                                  pad_id=tokenizer.pad_token_id or 0)
             except Exception as exc:  # e.g. a file from an incompatible onnxruntime: fp32 still works
                 if backend == fast_path.ONNX_INT8:
                     raise ModelError(f"model {path}: cannot load {fast_path.FAST_MODEL_FILE}: {exc}") from exc

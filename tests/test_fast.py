@@ -97,6 +97,8 @@ def test_training_exports_a_checked_int8_model(tiny_model_dir):
     assert record["macro_f1_drop"] == pytest.approx(record["fp32_macro_f1"] - record["int8_macro_f1"])
     assert record["default_on_cpu"] == (record["macro_f1_drop"] <= MAX_MACRO_F1_DROP)
     assert 0.0 <= record["agreement"] <= 1.0
+    # Calibrated on training sentences, so the runner takes padded batches.
+    assert record["calibration_sentences"] > 0 and record["batched"] is True
 
 
 @pytest.mark.integration
@@ -156,11 +158,13 @@ def test_export_fast_adds_the_int8_model_to_an_existing_dir(tiny_model_dir, tmp_
     metrics = json.loads((copy / "metrics.json").read_text())
     del metrics["fast"]
     (copy / "metrics.json").write_text(json.dumps(metrics))
+    (copy / "README.md").write_text("stale card")
 
     assert main(["export-fast", "--model", str(copy)]) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["sha256"] == fast.file_digest(copy / fast.FAST_MODEL_FILE)
     assert json.loads((copy / "metrics.json").read_text())["fast"] == record
+    assert record["quantisation"] in (copy / "README.md").read_text()  # the card is rewritten
     assert StanceClassifier.load(copy, device="cpu", backend="onnx-int8").backend == ONNX_INT8
 
 
@@ -259,14 +263,58 @@ def test_int8_work_is_split_over_every_worker_in_bounded_chunks(tiny_model_dir):
             return [fn(chunk) for chunk in chunks]
 
     runner = fast.OnnxInt8Runner(tiny_model_dir / fast.FAST_MODEL_FILE, threads=2)
+    assert runner.batched
     runner._pool.shutdown()
     runner._pool = RecordingPool()
-    sequences = [[101] + [7] * n + [102] for n in range(40)]
-    alone = np.stack([runner._one(ids) for ids in sequences])
+    sequences = [[101] + [7 + n % 5] * n + [102] for n in range(70)]
+    alone = np.concatenate([runner._run([ids]) for ids in sequences])
     assert runner.logits(sequences[:4]) == pytest.approx(alone[:4], abs=1e-6)
     assert runner.logits(sequences) == pytest.approx(alone, abs=1e-6)
-    # A handful of sentences (a typical adaptive batch) still goes to both workers.
-    assert runner._pool.chunk_sizes == [[2, 2], [16, 16, 8]]
+    # A handful of sentences (a typical adaptive batch) still goes to both workers; a large request
+    # runs in padded batches of at most RUN_CHUNK.
+    assert runner._pool.chunk_sizes == [[2, 2], [32, 32, 6]]
+
+
+def _dynamic_int8(model_dir, tmp_path):
+    """The model's int8 file with dynamic activation scales (built without calibration sentences)."""
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(model_dir))
+    return fast.build_fast_model(model, tmp_path)
+
+
+@pytest.mark.integration
+def test_fixed_scales_replace_every_dynamic_quantisation(tiny_model_dir, tmp_path):
+    import onnx
+
+    dynamic = _dynamic_int8(tiny_model_dir, tmp_path)
+    ops = _op_types(dynamic)
+    assert "DynamicQuantizeLinear" in ops and "MatMulInteger" in ops
+    calibration = [[101] + list(range(5, 5 + n)) + [102] for n in range(1, 20)]
+    fixed = tmp_path / "fixed.onnx"
+    assert fast.fix_activation_scales(dynamic, fixed, calibration) == ops.count("DynamicQuantizeLinear")
+    ops = _op_types(fixed)
+    assert "DynamicQuantizeLinear" not in ops and "MatMulInteger" not in ops
+    assert "MatMulIntegerToFloat" in ops
+    assert onnx.load(str(fixed)).metadata_props[0].value == fast.FIXED_SCALES
+    # The fixed-scale model still computes the same classifier, to int8 precision.
+    sequences = [[101, 9, 10, 11, 102], [101, 30, 31, 32, 33, 34, 35, 102]]
+    with_dynamic, with_fixed = fast.OnnxInt8Runner(dynamic, threads=1), fast.OnnxInt8Runner(fixed, threads=1)
+    assert (with_dynamic.batched, with_fixed.batched) == (False, True)
+    assert with_fixed.logits(sequences) == pytest.approx(with_dynamic.logits(sequences), abs=0.05)
+
+
+@pytest.mark.integration
+def test_a_dynamic_scale_file_still_runs_one_sentence_per_call(tiny_model_dir, tmp_path):
+    runner = fast.OnnxInt8Runner(_dynamic_int8(tiny_model_dir, tmp_path), threads=1)
+    calls = []
+    run = runner.session.run
+    runner.session.run = lambda names, feed: calls.append(feed["input_ids"].shape) or run(names, feed)
+    sequences = [[101, 9, 10, 102], [101, 9, 10, 11, 12, 102], [101, 40, 102]]
+    together = runner.logits(sequences)
+    assert sorted(shape[0] for shape in calls) == [1, 1, 1]
+    for ids, row in zip(sequences, together, strict=True):
+        assert runner.logits([ids])[0] == pytest.approx(row, abs=1e-6)
 
 
 def _fused_tiny_bert(tmp_path):
