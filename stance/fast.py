@@ -71,6 +71,11 @@ THREADS_ENV = "STANCE_THREADS"
 # Sentences per run (a padded batch) with fixed scales, and per worker task either way: large enough
 # to amortise per-run overhead (one sentence per run was 25% slower), small enough to balance workers.
 RUN_CHUNK = 32
+# In requests of 64 news sentences, 4 chunks per worker ran 42% faster than 1 (the last chunk no
+# longer leaves a worker idle: 472 -> 672 sentences/s); requests of 400 were unchanged (~700/s).
+TASKS_PER_WORKER = 4
+# Padding tokens a padded batch may add, as a share of its real tokens (see length_chunks).
+MAX_PADDING = 0.25
 
 
 class FastModelError(RuntimeError):
@@ -420,6 +425,28 @@ def build_fast_model(model, out_dir: Path, calibration: Sequence[Sequence[int]] 
     return target
 
 
+def length_chunks(lengths: Sequence[int], size: int, max_padding: float = MAX_PADDING) -> list[list[int]]:
+    """Indices in chunks of at most ``size``, longest first, each padded by at most ``max_padding``.
+
+    Longest first, so no worker is left with a long sentence at the end. A chunk closes early when
+    padding everything to its first (longest) sentence would add more than ``max_padding`` of its
+    real tokens: in requests of 64 news sentences, fixed chunks of 32 padded a few 100-token
+    sentences' companions to their length and ran at half the speed of chunks of 8.
+    """
+    chunks: list[list[int]] = []
+    tokens = 0  # real tokens in the last chunk
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        chunk = chunks[-1] if chunks else []
+        if chunk and len(chunk) < size and \
+                (len(chunk) + 1) * lengths[chunk[0]] <= (1 + max_padding) * (tokens + lengths[i]):
+            chunk.append(i)
+            tokens += lengths[i]
+        else:
+            chunks.append([i])
+            tokens = lengths[i]
+    return chunks
+
+
 class OnnxInt8Runner:
     """Logits for token-id sequences on ONNX Runtime, one single-threaded worker per core.
 
@@ -456,12 +483,10 @@ class OnnxInt8Runner:
     def logits(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
         if not sequences:
             return np.zeros((0, 0), dtype=np.float32)
-        # Longest first, so no worker is left with a long sentence at the end, and each chunk's
-        # sentences are of similar length, so padding wastes little.
-        order = sorted(range(len(sequences)), key=lambda i: -len(sequences[i]))
-        # A small request (the service's adaptive batches are often a handful) still uses every worker.
-        size = max(1, min(RUN_CHUNK, -(-len(order) // self.threads)))
-        chunks = [order[i:i + size] for i in range(0, len(order), size)]
+        # At least TASKS_PER_WORKER chunks each, so workers finish together and a small request (the
+        # service's adaptive batches are often a handful) still uses every worker.
+        size = max(1, min(RUN_CHUNK, -(-len(sequences) // (self.threads * TASKS_PER_WORKER))))
+        chunks = length_chunks([len(ids) for ids in sequences], size)
 
         def work(chunk: list[int]) -> np.ndarray:
             return self._run([sequences[i] for i in chunk])
@@ -469,7 +494,7 @@ class OnnxInt8Runner:
         parts = list(self._pool.map(work, chunks) if self._pool is not None and len(chunks) > 1
                      else map(work, chunks))
         out = np.empty((len(sequences), parts[0].shape[1]), dtype=np.float32)
-        out[order] = np.concatenate(parts)
+        out[[i for chunk in chunks for i in chunk]] = np.concatenate(parts)
         return out
 
     def close(self) -> None:
