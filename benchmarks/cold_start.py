@@ -5,7 +5,7 @@
   without the int8 file (so the service falls back to torch fp32).
 - A fresh Python process: import + ``StanceClassifier.load`` + one prediction, per backend, with its
   resident memory after loading.
-- Training time of the default model: ``train_seconds`` from its metrics.json.
+- Training time of the default model: ``train_seconds`` from its run.json.
 
 Writes the ``other`` section of BENCHMARKS.md (``--no-write``: print only).
 
@@ -125,6 +125,8 @@ def run(args) -> dict:
                                           "all_seconds": [r["seconds"] for r in runs]}
                 print(f"serve {label}: {report['serve'][label]}", file=sys.stderr)
     metrics = json.loads((model / "metrics.json").read_text(encoding="utf-8"))
+    if (model / "run.json").is_file():  # when, where and how long the model trained
+        metrics.update(json.loads((model / "run.json").read_text(encoding="utf-8")))
     report["training"] = {"train_seconds": metrics.get("train_seconds"), "device": metrics.get("device"),
                           "epochs": metrics.get("config", {}).get("epochs"),
                           "train_sentences": metrics.get("data", {}).get("train_sentences"),
@@ -165,7 +167,7 @@ def to_markdown(report: dict) -> str:
     if t.get("train_seconds") is not None:
         lines.append(f"Training the default model (`make model`: {t['epochs']} epochs over "
                      f"{t['train_sentences']:,} sentences on {t['device']}, then evaluation; from its "
-                     f"metrics.json, trained {t['trained_at']}): {t['train_seconds']:.0f} s "
+                     f"run.json, trained {t['trained_at']}): {t['train_seconds']:.0f} s "
                      f"({t['train_seconds'] / 60:.1f} min), on the same shared 2-core machine.")
     return "\n".join(lines)
 

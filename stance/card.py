@@ -10,65 +10,100 @@ from stance.metrics import format_metrics
 COMPARISON_FILE = "comparison.json"
 
 
+SPLIT_TITLES = {
+    "validation": "Authored sentence validation split",
+    "article_validation": "Authored article validation split (held-out articles; selection and calibration)",
+    "test": "Authored sentence test split",
+    "article_test": "Authored article test split (held-out articles)",
+    "seed": "Seed articles (five real articles, never trained on)",
+}
+
+
+def _cell(result: dict, split: str, key: str = "macro_f1", fmt: str = ".3f") -> str:
+    value = result.get(split, {}).get(key)
+    return "—" if value is None else format(value, fmt)
+
+
 def comparison_table(comparison: dict) -> str:
     lines = [
-        "| approach | validation macro-F1 | test macro-F1 (95% CI) | test F1avg | test min class F1 "
-        "| LOAO macro-F1 | LOAO F1avg | LOAO time (5 fits) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| approach | article validation macro-F1 | article test macro-F1 (95% CI) "
+        "| article test min class F1 | article test ECE | article test dominant stance right "
+        "| sentence test macro-F1 "
+        "| seed articles macro-F1 | seed ECE | fit time | sentences/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, result in comparison["approaches"].items():
-        test, loao = result["test"], result.get("loao")
-        ci = test.get("macro_f1_ci95") or [float("nan")] * 2
-        loao_cells = (f"{loao['macro_f1']:.3f} | {loao['f1avg_pro_opposing']:.3f} "
-                      f"| {result['loao_seconds']:.0f} s" if loao else "not run | — | —")
+        article = result.get("article_test", {})
+        ci = article.get("macro_f1_ci95") or [float("nan")] * 2
+        minimum = min(v["f1"] for v in article["per_class"].values()) if article else float("nan")
+        dominant = (f"{article['dominant_right']}/{article['articles']} ({article['dominant_accuracy']:.0%})"
+                    if "dominant_accuracy" in article else "—")
         lines.append(
-            f"| {name} | {result['validation']['macro_f1']:.3f} | {test['macro_f1']:.3f} "
-            f"({ci[0]:.3f}–{ci[1]:.3f}) | {test['f1avg_pro_opposing']:.3f} "
-            f"| {min(v['f1'] for v in test['per_class'].values()):.3f} | {loao_cells} |"
+            f"| {name} | {_cell(result, 'article_validation')} | {_cell(result, 'article_test')} "
+            f"({ci[0]:.3f}–{ci[1]:.3f}) | {minimum:.3f} | {_cell(result, 'article_test', 'ece')} "
+            f"| {dominant} "
+            f"| {_cell(result, 'test')} | {_cell(result, 'seed')} | {_cell(result, 'seed', 'ece')} "
+            f"| {result['fit_seconds']:.0f} s | {result['sentences_per_second']:.0f} |"
         )
     lines.append("")
-    if any("loao" not in result for result in comparison["approaches"].values()):
-        lines.append("`not run`: leave-one-article-out has not been run for that approach yet "
-                     "(five more fine-tunes; `make report` runs them).")
-        lines.append("")
-    lines.append(f"Selected by validation macro-F1: **{comparison['selected_by_validation']}**.")
+    lines.append(f"Selected by {comparison['selected_by']} macro-F1: **{comparison['selected']}**.")
     return "\n".join(lines)
 
 
 def write_comparison(out_dir: Path, comparison: dict) -> Path:
     parts = ["# Training report: approaches compared", "",
-             "Every approach is fitted on the authored training split plus the seed sentences; "
-             "the validation split picks the approach, the test split is reported only. "
-             "LOAO = leave-one-article-out over the five seed articles (fold predictions pooled; "
-             "macro-F1 over the classes present).", "", comparison_table(comparison), ""]
+             f"Every approach is fitted on the same {comparison['train_sentences']} sentences: the "
+             "authored sentences' training split and the authored articles' training split. The seed "
+             "articles are never trained on here, so all five real articles are held out at once "
+             "(stricter than leave-one-article-out). Held-out *articles* (`article_validation`) pick "
+             "the approach and fit each fine-tuned model's temperature; the test splits are reported "
+             "only. ECE: expected calibration error, 10 equal-width bins. Dominant stance: the "
+             "article's most frequent non-neutral label (stance score's rule), predicted against gold. "
+             "Sentences/s: in-process prediction on CPU (torch fp32 for the fine-tuned models; the "
+             "served int8 path is measured in BENCHMARKS.md).", "",
+             comparison_table(comparison), ""]
     for name, result in comparison["approaches"].items():
-        parts += [f"## {name}", "", format_metrics(result["test"], "Authored test split"), ""]
-        if "loao" in result:
-            parts += [format_metrics(result["loao"], "Leave-one-article-out (seed articles)"), "",
-                      "Per held-out article macro-F1: " + ", ".join(
-                          f"{a} {v:.3f}" for a, v in result["loao"]["per_article_macro_f1"].items()),
-                      ""]
-        else:
-            parts += ["Leave-one-article-out: not run yet.", ""]
+        parts += [f"## {name}", ""]
+        if "temperature" in result:
+            parts += [f"Temperature {result['temperature']:.3f} (fitted on held-out articles).", ""]
+        for split in ("article_test", "test", "seed"):
+            if split in result:
+                parts += [format_metrics(result[split], SPLIT_TITLES[split]), ""]
     path = out_dir / "REPORT.md"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
+
+
+def reliability_table(metrics: dict) -> list[str]:
+    lines = ["| confidence bin | sentences | mean confidence | accuracy |", "|---|---:|---:|---:|"]
+    for row in metrics.get("reliability", []):
+        if row["n"]:
+            lines.append(f"| {row['low']:.1f}–{row['high']:.1f} | {row['n']} | {row['confidence']:.3f} "
+                         f"| {row['accuracy']:.3f} |")
+    return lines
 
 
 def _fast_path_lines(fast: dict | None) -> list[str]:
     if not fast or "int8_macro_f1" not in fast:
         return []
     choice = "the default on CPU" if fast.get("default_on_cpu") else "not used by default"
-    return [f"- Fast CPU path: `{fast['file']}` ({fast['quantisation']}) is {choice}: test macro-F1 "
+    return [f"- Fast CPU path: `{fast['file']}` ({fast['quantisation']}) is {choice}: "
+            f"{fast['split']} macro-F1 "
             f"{fast['int8_macro_f1']:.3f} vs fp32 {fast['fp32_macro_f1']:.3f}, "
             f"{fast['agreement']:.1%} of predictions agree (`--backend torch` forces fp32)."]
 
 
 def write_card(out_dir: Path, metrics: dict) -> Path:
+    """The model card from metrics.json (and comparison.json when the report has been run).
+
+    It holds nothing about the machine or the day of the run (those are in run.json), so retraining
+    the same data and settings on the same kind of machine rewrites the committed card unchanged.
+    """
     data, config = metrics["data"], metrics["config"]
     comparison_path = out_dir / COMPARISON_FILE
     comparison = (json.loads(comparison_path.read_text(encoding="utf-8"))
                   if comparison_path.is_file() else None)
+    article_test = metrics.get("article_test")
     parts = [
         f"# {metrics['model']}",
         "",
@@ -77,32 +112,51 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
         "",
         "## Data",
         "",
-        f"- Training: {data['train_sentences']} sentences {data['train_per_label']} — the authored "
-        "supplement's training split (news-register sentences written to cover every class, "
-        "2008–2025, many actors) plus every hand-labelled sentence of the five seed articles.",
-        f"- Validation: {data['validation_sentences']} authored sentences (model selection only).",
-        f"- Test: {data['test_sentences']} authored sentences that no training or selection touches.",
+        f"- Training: {data['train_sentences']} sentences {data['train_per_label']}: the authored "
+        f"articles' training split ({data.get('train_articles', 0)} whole news articles written in real "
+        "outlets' registers, every sentence labelled, about half of them about other matters than "
+        "Ukraine joining), the authored sentences' training split, and every hand-labelled sentence "
+        "of the five seed articles.",
+        f"- Validation: {data.get('article_validation_sentences', 0)} sentences of "
+        f"{data.get('article_validation_articles', 0)} held-out articles (model selection and the "
+        f"temperature) and {data['validation_sentences']} authored sentences.",
+        f"- Test: {data.get('article_test_sentences', 0)} sentences of "
+        f"{data.get('article_test_articles', 0)} "
+        f"held-out articles and {data['test_sentences']} authored sentences that no training or "
+        "selection touches. Articles are split by article, never by sentence.",
         "",
         "## Training set-up",
         "",
         f"- Base: {metrics['base_model']}, fine-tuning every encoder layer"
         + (" (word embeddings kept frozen)" if config.get("freeze_embeddings") else "")
         + " with a linear classification head.",
+        "- Input: " + ("the sentence, then `[SEP]` and the sentence before it in its article (page "
+                       "furniture skipped), so pronouns, quotes that run over sentences and reported "
+                       "speech are read in context." if config.get("context") == "previous"
+                       else "the sentence alone."),
         f"- {config['epochs']} epochs, batch {config['batch_size']}, AdamW lr {config['learning_rate']}, "
         f"weight decay {config['weight_decay']}, linear warm-up {config['warmup_ratio']:.0%} then "
-        f"decay, class-weighted cross-entropy, max {config['max_length']} tokens, seed "
-        f"{config['seed']}.",
-        f"- Trained {metrics['trained_at']} on `{metrics['device']}` in {metrics['train_seconds']} s. "
-        "Reproduce: `make train` (or `stance train`).",
+        f"decay, class-weighted cross-entropy (label smoothing {config.get('label_smoothing', 0.0)}), "
+        f"max {config['max_length']} tokens, seed {config['seed']}. Reproduce: `make train`.",
+        f"- Calibration: logits divided by temperature {metrics.get('temperature', 1.0):.3f}, fitted on "
+        f"the {metrics.get('calibrated_on', 'validation')} split (negative log-likelihood).",
         *_fast_path_lines(metrics.get("fast")),
         "",
         "## Metrics",
         "",
-        format_metrics(metrics["test"], "Authored test split"),
-        "",
-        format_metrics(metrics["validation"], "Validation split"),
-        "",
     ]
+    if article_test:
+        parts += [format_metrics(article_test, SPLIT_TITLES["article_test"]), ""]
+        if "dominant_accuracy" in article_test:
+            parts += [f"Dominant stance right for {article_test['dominant_right']} of "
+                      f"{article_test['articles']} held-out articles "
+                      f"({article_test['dominant_accuracy']:.0%}).",
+                      ""]
+        parts += ["Reliability on the held-out test articles (a calibrated model has accuracy close "
+                  "to confidence in every bin):", "", *reliability_table(article_test), ""]
+    parts += [format_metrics(metrics["test"], SPLIT_TITLES["test"]), ""]
+    if metrics.get("article_validation"):
+        parts += [format_metrics(metrics["article_validation"], SPLIT_TITLES["article_validation"]), ""]
     if comparison:
         parts += ["## Compared approaches", "",
                   "From `make report` (`stance train --compare-only`); details in `REPORT.md`.", "",
@@ -112,19 +166,19 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
         "",
         "Tracking who takes which stance on Ukraine's NATO membership in English news, sentence "
         "by sentence, aggregated per article, actor and period by `stance track`. Read the "
-        "evidence sentences before drawing conclusions; labels are signals, not verdicts.",
+        "evidence sentences before drawing conclusions; labels are signals, not verdicts. "
+        "`--min-confidence` leaves low-confidence sentences out of summaries and timelines.",
         "",
         "## Limitations",
         "",
-        "- Trained on five real articles (all from March 2022 and December 2024) and a supplement "
-        "written for this project: real-world wording outside that register will score lower. "
-        "Leave-one-article-out over the seed articles (the only real news text with labels here) "
-        "is the closer guide than the authored test split; its main error is neutral sentences "
-        "of real articles marked as taking a stance (confusion matrices in REPORT.md).",
+        "- Trained on five real articles and text written for this project in the registers of real "
+        "outlets: held-out authored articles are the closest guide here, and real news from other "
+        "outlets and years will still score lower.",
         "- One target only; the model does not know about other countries' membership bids.",
-        "- A sentence is classified alone: stance carried only by context (a pronoun, an earlier "
-        "sentence) can be missed; quotes are kept with their attribution by the segmenter.",
-        "- English only; 6-layer MiniLM with a 96-token window.",
+        "- Context is one sentence back: a stance carried by a speaker named three paragraphs "
+        "earlier can be missed.",
+        f"- English only; 6-layer MiniLM with a {config['max_length']}-token window (sentence and context "
+        "together; the longer of the two is cut first).",
         "",
     ]
     path = out_dir / "README.md"

@@ -17,7 +17,7 @@ def _cmd_dataset_build(args) -> int:
 
     splits = dataset.build(Path(args.seeds))
     paths = dataset.write(splits, Path(args.seeds) / "dataset" if args.out is None else Path(args.out))
-    texts = [r["text"] for name in dataset.SPLITS for r in splits[name]]
+    texts = [r["text"] for r in dataset.content_rows(r for name in dataset.SPLITS for r in splits[name])]
     duplicates = dataset.near_duplicates(texts)
     for name in dataset.SPLITS:
         print(f"{name}: {len(splits[name])} sentences", file=sys.stderr)
@@ -79,9 +79,11 @@ def _cmd_eval(args) -> int:
 
     rows = _read_eval_rows(args.data)
     classifier = StanceClassifier.load(args.model, device=args.device, backend=args.backend)
-    probs = classifier.predict_proba([r["text"] for r in rows])
+    # Rows may carry the sentence read before them ("context"), as the dataset splits do.
+    probs = classifier.predict_proba([r["text"] for r in rows],
+                                     contexts=[str(r.get("context") or "") for r in rows])
     predicted = [LABELS[i] for i in probs.argmax(axis=1)]
-    metrics = evaluate([r["label"] for r in rows], predicted)
+    metrics = evaluate([r["label"] for r in rows], predicted, probabilities=probs)
     metrics["model"] = classifier.name
     metrics["backend"] = classifier.backend
     if args.json:
@@ -108,7 +110,8 @@ def _cmd_score(args) -> int:
     classifier = StanceClassifier.load(args.model, device=args.device, backend=args.backend)
     sentence_rows, summaries, scored = [], [], 0
     with _progress("scoring") as bar:
-        for result in score_articles(classifier, read_inputs(args.paths), progress=bar):
+        for result in score_articles(classifier, read_inputs(args.paths), progress=bar,
+                                     min_confidence=args.min_confidence):
             summaries.append(result.summary())
             if result.ok:
                 scored += 1
@@ -173,7 +176,8 @@ def _tracked(args):
 
     classifier = StanceClassifier.load(args.model, device=args.device)
     with _progress("tracking") as bar:
-        tracking = track(classifier, read_inputs(args.paths), by=args.by, progress=bar)
+        tracking = track(classifier, read_inputs(args.paths), by=args.by, progress=bar,
+                         min_confidence=getattr(args, "min_confidence", None))
     for skipped in tracking.skipped:
         print(f"skipped {skipped.id}: {skipped.reason}", file=sys.stderr)
     if tracking.undated:
@@ -195,7 +199,7 @@ def _cmd_track(args) -> int:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_rows(tracking.table(args.by_actor), args.output, infer_format(args.output, args.format, "csv"))
     if args.sentences:
-        write_rows([s.to_row() for s in tracking.sentences], args.sentences,
+        write_rows([s.to_row() for s in tracking.sentences + tracking.uncertain], args.sentences,
                    infer_format(args.sentences, None))
     if args.plot or args.html:
         from stance import report
@@ -247,6 +251,7 @@ def _add_tracking_parsers(sub) -> None:
     tk.add_argument("--sentences", default=None, help="sentence rows with actor (.jsonl or .csv)")
     tk.add_argument("--model", default=None)
     tk.add_argument("--device", default="auto")
+    _add_min_confidence_argument(tk)
     tk.set_defaults(func=_cmd_track)
 
     nw = sub.add_parser("network", help="actor × stance network as GraphML and a CSV edge list")
@@ -260,6 +265,19 @@ def _add_tracking_parsers(sub) -> None:
     nw.add_argument("--model", default=None)
     nw.add_argument("--device", default="auto")
     nw.set_defaults(func=_cmd_network)
+
+
+def _probability(value: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return number
+
+
+def _add_min_confidence_argument(parser) -> None:
+    parser.add_argument("--min-confidence", type=_probability, default=None, metavar="P",
+                        help="sentences whose calibrated confidence is below P are kept, marked "
+                             "uncertain, and left out of summaries and timelines")
 
 
 def _add_backend_argument(parser) -> None:
@@ -310,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--model", default=None)
     sc.add_argument("--device", default="auto")
     _add_backend_argument(sc)
+    _add_min_confidence_argument(sc)
     sc.set_defaults(func=_cmd_score)
 
     ex = sub.add_parser("export-fast", help="add the int8 ONNX model (fast CPU path) to a model dir")

@@ -6,6 +6,14 @@
   each text (stable when sentences are added). ``test`` is never used for training or model
   selection; ``validation`` is for model selection only.
 - ``seed``: every sentence of the seed articles, with the article id for leave-one-article-out.
+- ``article_train`` / ``article_validation`` / ``article_test``: the authored *articles*
+  (``seeds/authored_articles/*.jsonl``: whole news articles in real outlets' registers, every
+  sentence labelled), split 60/15/25 **by article** with a hash of the article id, so every
+  sentence of an article lands in the same split. ``article_test`` is never used for training or
+  selection; ``article_validation`` selects the model and fits its calibration.
+
+Every row carries ``context``: the sentence read before it in its article (stance.context), empty
+for the isolated authored sentences.
 """
 
 from __future__ import annotations
@@ -17,16 +25,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stance.articles import Article, Skipped, read_inputs
+from stance.context import previous_sentences
 from stance.labels import LABELS, check_actor, check_label
-from stance.segment import segment
+from stance.segment import is_furniture, segment
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
-SPLITS = ("train", "validation", "test", "seed")
+ARTICLE_SPLITS = ("article_train", "article_validation", "article_test")
+SPLITS = ("train", "validation", "test", "seed", *ARTICLE_SPLITS)
+# Forms that are page furniture rather than article text: they may repeat across articles.
+FURNITURE_FORMS = frozenset({"furniture", "byline", "caption"})
 TEST_SHARE = 0.25
 VALIDATION_SHARE = 0.15
 # Character n-gram cosine above which two sentences count as near-duplicates.
 NEAR_DUPLICATE_THRESHOLD = 0.8
-FIELDS = ("text", "label", "actor", "article_id", "start", "end", "published", "source", "form")
+FIELDS = ("text", "label", "actor", "article_id", "start", "end", "published", "source", "form",
+          "context", "holder", "outlet")
 
 
 class DatasetError(ValueError):
@@ -48,6 +61,10 @@ class SeedPaths:
     @property
     def authored(self) -> Path:
         return self.root / "authored"
+
+    @property
+    def authored_articles(self) -> Path:
+        return self.root / "authored_articles"
 
     @property
     def output(self) -> Path:
@@ -81,7 +98,9 @@ def seed_rows(paths: SeedPaths) -> list[dict]:
     rows = []
     for article_id in sorted(articles):
         article = articles[article_id]
-        for sentence in segment(article.text, masthead=article.source):
+        sentences = segment(article.text, masthead=article.source)
+        contexts = previous_sentences([s.text for s in sentences], [s.furniture for s in sentences])
+        for sentence, context in zip(sentences, contexts, strict=True):
             key = (article_id, sentence.start, sentence.end)
             if key not in labels:
                 raise DatasetError(
@@ -92,14 +111,14 @@ def seed_rows(paths: SeedPaths) -> list[dict]:
             if record.get("text") not in (None, sentence.text):
                 raise DatasetError(f"{paths.labels}: text differs at {key}: {record['text'][:60]!r}")
             rows.append(_row(sentence.text, record, article_id, sentence.start, sentence.end,
-                             article.published, "seed"))
+                             article.published, "seed", context=context, outlet=article.source))
     if labels:
         stale = ", ".join(f"{a}[{s}:{e}]" for a, s, e in sorted(labels)[:5])
         raise DatasetError(f"{paths.labels}: labels match no sentence: {stale}")
     return rows
 
 
-def _row(text, record, article_id, start, end, published, source) -> dict:
+def _row(text, record, article_id, start, end, published, source, context="", outlet=None) -> dict:
     return {
         "text": text,
         "label": check_label(record["label"]),
@@ -110,6 +129,9 @@ def _row(text, record, article_id, start, end, published, source) -> dict:
         "published": published,
         "source": source,
         "form": record.get("form"),
+        "context": context,
+        "holder": record.get("holder"),
+        "outlet": outlet,
     }
 
 
@@ -122,6 +144,65 @@ def authored_rows(paths: SeedPaths) -> list[dict]:
             rows.append(_row(text, record, f"authored-{digest}", 0, len(text),
                              record.get("published"), "authored"))
     return rows
+
+
+def article_text(article: dict) -> tuple[str, list[tuple[dict, int, int]]]:
+    """Lay out an authored article as plain text — the headline on the first line, one paragraph
+    per line — and return it with every labelled sentence's character span."""
+    parts, spans, pos = [], [], 0
+    for paragraph in [[article["headline"]], *article["paragraphs"]]:
+        line_parts = []
+        for sentence in paragraph:
+            text = sentence["text"].strip()
+            if line_parts:
+                pos += 1  # the space joining sentences of a paragraph
+            spans.append((sentence, pos, pos + len(text)))
+            line_parts.append(text)
+            pos += len(text)
+        parts.append(" ".join(line_parts))
+        pos += 1  # the newline ending the paragraph
+    return "\n".join(parts) + "\n", spans
+
+
+def article_rows(paths: SeedPaths) -> list[dict]:
+    """One row per labelled sentence of the authored articles, with the article id and context.
+
+    A sentence whose ``label`` is ``null`` (the two annotators disagreed) stays in its article as
+    context for the next sentence but gets no row.
+    """
+    rows = []
+    for path in sorted(paths.authored_articles.glob("*.jsonl")) if paths.authored_articles.is_dir() else ():
+        for number, article in enumerate(_read_jsonl(path), start=1):
+            try:
+                _, spans = article_text(article)
+                article_id = f"article-{article['id']}"
+            except (KeyError, TypeError, AttributeError) as exc:
+                raise DatasetError(f"{path}: article {number} is malformed: {exc!r}") from exc
+            texts = [sentence["text"].strip() for sentence, _, _ in spans]
+            furniture = [sentence.get("form") in FURNITURE_FORMS or is_furniture(text)
+                         for (sentence, _, _), text in zip(spans, texts, strict=True)]
+            contexts = previous_sentences(texts, furniture)
+            for (sentence, start, end), text, context in zip(spans, texts, contexts, strict=True):
+                if sentence.get("label") is None:
+                    continue
+                try:
+                    rows.append(_row(text, sentence, article_id, start, end, article.get("published"),
+                                     "article", context=context, outlet=article.get("source")))
+                except (KeyError, ValueError) as exc:
+                    raise DatasetError(f"{path}: article {article['id']}: {exc}") from exc
+    return rows
+
+
+def assign_article_split(article_id: str) -> str:
+    return "article_" + assign_split(article_id)
+
+
+def split_articles(rows: list[dict]) -> dict[str, list[dict]]:
+    """Split by article: every sentence of an article lands in its article's split, in text order."""
+    splits: dict[str, list[dict]] = {name: [] for name in ARTICLE_SPLITS}
+    for row in rows:
+        splits[assign_article_split(row["article_id"])].append(row)
+    return splits
 
 
 def _hash_fraction(text: str) -> float:
@@ -154,10 +235,23 @@ def build(root: Path = SEEDS_DIR) -> dict[str, list[dict]]:
     paths = SeedPaths(Path(root))
     splits = split_authored(authored_rows(paths))
     splits["seed"] = seed_rows(paths)
-    everything = [r["text"] for name in SPLITS for r in splits[name]]
-    if len(set(everything)) != len(everything):
-        raise DatasetError("the same sentence appears twice in the dataset")
+    splits.update(split_articles(article_rows(paths)))
+    seen: dict[str, str] = {}
+    for name in SPLITS:
+        for row in splits[name]:
+            if row["form"] in FURNITURE_FORMS or (row["source"] == "article" and is_furniture(row["text"])):
+                continue  # "Related:" or a byline may stand in many articles
+            if row["text"] in seen:
+                raise DatasetError(f"the same sentence appears twice in the dataset ({seen[row['text']]}, "
+                                   f"{row['article_id']}): {row['text'][:80]!r}")
+            seen[row["text"]] = row["article_id"]
     return splits
+
+
+def content_rows(rows: Iterable[dict]) -> list[dict]:
+    """Rows the near-duplicate check compares: everything but page furniture."""
+    return [r for r in rows if r["form"] not in FURNITURE_FORMS
+            and not (r["source"] == "article" and is_furniture(r["text"]))]
 
 
 def write(splits: dict[str, list[dict]], output: Path) -> list[Path]:
@@ -189,6 +283,9 @@ def to_dataset_dict(splits: dict[str, list[dict]]):
         "published": datasets.Value("string"),
         "source": datasets.Value("string"),
         "form": datasets.Value("string"),
+        "context": datasets.Value("string"),
+        "holder": datasets.Value("string"),
+        "outlet": datasets.Value("string"),
     })
     return datasets.DatasetDict({
         name: datasets.Dataset.from_list([{k: r[k] for k in FIELDS} for r in splits[name]],
@@ -216,7 +313,11 @@ def near_duplicates(
     if len(texts) < 2:
         return []
     matrix = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=True).fit_transform(texts)
-    similarity = (matrix @ matrix.T).toarray()
-    np.fill_diagonal(similarity, 0.0)
-    rows, cols = np.nonzero(np.triu(similarity) >= threshold)
-    return [(int(i), int(j), float(similarity[i, j])) for i, j in zip(rows, cols, strict=True)]
+    pairs = []
+    # Row blocks keep memory linear in the corpus: a dense n×n matrix is 1 GB at 11k sentences.
+    for top in range(0, len(texts), 1024):
+        block = (matrix[top:top + 1024] @ matrix.T).toarray()
+        rows, cols = np.nonzero(block >= threshold)
+        pairs += [(top + int(i), int(j), float(block[i, j]))
+                  for i, j in zip(rows, cols, strict=True) if top + i < j]
+    return sorted(pairs)

@@ -560,10 +560,10 @@ def quality_record(gold: Sequence[str], fp32: np.ndarray, int8: np.ndarray) -> d
 
 
 def export_checked(classifier, out_dir: Path, rows: Sequence[dict],
-                   calibration_texts: Sequence[str] = ()) -> dict:
+                   calibration_rows: Sequence[dict] = (), split: str = "validation") -> dict:
     """Build the int8 model for a trained classifier and compare it with fp32 on labelled ``rows``.
 
-    ``calibration_texts`` (training sentences, never the checked ones) fix the activation scales.
+    ``calibration_rows`` (training sentences, never the checked ones) fix the activation scales.
     Returns the ``metrics.json["fast"]`` record; ``default_on_cpu`` says whether ``auto`` will use it.
     """
     import torch
@@ -574,40 +574,47 @@ def export_checked(classifier, out_dir: Path, rows: Sequence[dict],
     model = classifier.model
     if next(model.parameters()).device.type != "cpu":
         model = copy.deepcopy(model).to("cpu", torch.float32)
-    calibration = []
-    if calibration_texts:
-        calibration = classifier.tokenizer(list(calibration_texts[:CALIBRATION_SENTENCES]), truncation=True,
-                                           max_length=classifier.max_length)["input_ids"]
-    target = build_fast_model(model, out_dir, calibration)
     # The reference is fp32 on CPU even when training ran in bf16 on a GPU.
-    reference = StanceClassifier(model, classifier.tokenizer, max_length=classifier.max_length,
-                                 device=torch.device("cpu"))
-    fast = StanceClassifier(None, classifier.tokenizer, max_length=classifier.max_length,
-                            fast=OnnxInt8Runner(target, pad_id=classifier.pad_id))
+    same = {"max_length": classifier.max_length, "context": classifier.context,
+            "temperature": classifier.temperature}
+    reference = StanceClassifier(model, classifier.tokenizer, device=torch.device("cpu"), **same)
+    calibration = []
+    if calibration_rows:
+        chosen = list(calibration_rows[:CALIBRATION_SENTENCES])
+        calibration = reference.token_ids([r["text"] for r in chosen], [r.get("context", "") for r in chosen])
+    target = build_fast_model(model, out_dir, calibration)
+    fast = StanceClassifier(None, classifier.tokenizer, fast=OnnxInt8Runner(target, pad_id=classifier.pad_id),
+                            **same)
     record = {"backend": ONNX_INT8, "file": FAST_MODEL_FILE, "sha256": file_digest(target),
-              "bytes": target.stat().st_size, "quantisation": QUANTISATION, "split": "test",
+              "bytes": target.stat().st_size, "quantisation": QUANTISATION, "split": split,
               "calibration_sentences": len(calibration), "batched": fast.fast.batched}
     if rows:
         texts, gold = [r["text"] for r in rows], [r["label"] for r in rows]
-        record.update(quality_record(gold, reference.predict_proba(texts), fast.predict_proba(texts)))
+        contexts = [r.get("context", "") for r in rows]
+        record.update(quality_record(gold, reference.predict_proba(texts, contexts=contexts),
+                                     fast.predict_proba(texts, contexts=contexts)))
     fast.fast.close()
     record["default_on_cpu"] = record.get("macro_f1_drop", float("inf")) <= MAX_MACRO_F1_DROP
     return record
 
 
-def export_for_training(classifier, out_dir: Path, seeds_dir: Path) -> dict:
-    """``export_checked`` on the authored test split, calibrated on the training split; never raises."""
-    from stance import dataset
+# The int8 model must match fp32 on held-out sentences chosen for selection, never on test ones.
+CHECK_SPLITS = ("validation", "article_validation")
 
+
+def export_for_training(classifier, out_dir: Path, splits: dict[str, list[dict]]) -> dict:
+    """``export_checked`` on the validation splits, calibrated on training sentences; never raises."""
     (Path(out_dir) / FAST_MODEL_FILE).unlink(missing_ok=True)  # never keep one for older weights
     try:
-        splits = dataset.build(Path(seeds_dir))
-        record = export_checked(classifier, out_dir, splits["test"], [r["text"] for r in splits["train"]])
+        rows = [r for name in CHECK_SPLITS for r in splits.get(name, ())]
+        # Training articles first: their contexts are what scoring articles looks like.
+        calibration = [r for name in ("article_train", "train") for r in splits.get(name, ())]
+        record = export_checked(classifier, out_dir, rows, calibration, split="+".join(CHECK_SPLITS))
     except Exception as exc:  # any failure only means "no fast path": fp32 still serves
         log.warning("no int8 model for %s: %s", out_dir, exc)
         (Path(out_dir) / FAST_MODEL_FILE).unlink(missing_ok=True)
         return {"backend": ONNX_INT8, "error": str(exc), "default_on_cpu": False}
-    log.info("int8 model: test macro-F1 %.3f vs fp32 %.3f, agreement %.3f",
+    log.info("int8 model: held-out macro-F1 %.3f vs fp32 %.3f, agreement %.3f",
              record.get("int8_macro_f1", float("nan")), record.get("fp32_macro_f1", float("nan")),
              record.get("agreement", float("nan")))
     return record
@@ -620,8 +627,10 @@ def add_to_model_dir(model_dir: Path, seeds_dir: Path) -> dict:
     from stance.model import StanceClassifier
 
     model_dir = Path(model_dir)
+    from stance import dataset
+
     classifier = StanceClassifier.load(model_dir, device="cpu", backend=TORCH)
-    record = export_for_training(classifier, model_dir, seeds_dir)
+    record = export_for_training(classifier, model_dir, dataset.build(Path(seeds_dir)))
     metrics_path = model_dir / "metrics.json"
     metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
     metrics["fast"] = record

@@ -11,9 +11,11 @@ from stance.labels import LABELS, POLAR
 
 
 def evaluate(
-    y_true: Sequence[str], y_pred: Sequence[str], bootstrap: int = 1000, seed: int = 0
+    y_true: Sequence[str], y_pred: Sequence[str], bootstrap: int = 1000, seed: int = 0,
+    probabilities: np.ndarray | None = None,
 ) -> dict:
-    """Macro-F1, SemEval F1avg, per-class P/R/F1, confusion matrix and a bootstrap 95% CI."""
+    """Macro-F1, SemEval F1avg, per-class P/R/F1, confusion matrix and a bootstrap 95% CI; with
+    ``probabilities`` (rows in LABELS order) also ECE, mean confidence and the reliability table."""
     if len(y_true) != len(y_pred):
         raise ValueError(f"{len(y_true)} gold labels but {len(y_pred)} predictions")
     if not y_true:
@@ -35,6 +37,16 @@ def evaluate(
     # `opposing` sentence is not scored on a class it cannot contain.
     present = [label for label in labels if per_class[label]["support"] > 0]
     macro = float(np.mean([per_class[label]["f1"] for label in present]))
+    calibration = {}
+    if probabilities is not None:
+        from stance.calibration import expected_calibration_error, reliability
+
+        gold_ids = [labels.index(label) for label in y_true]
+        calibration = {
+            "ece": expected_calibration_error(probabilities, gold_ids),
+            "mean_confidence": float(np.asarray(probabilities).max(axis=1).mean()),
+            "reliability": reliability(probabilities, gold_ids),
+        }
     return {
         "n": len(y_true),
         "accuracy": float(np.mean(np.asarray(y_true) == np.asarray(y_pred))),
@@ -44,6 +56,7 @@ def evaluate(
         "per_class": per_class,
         "labels": labels,
         "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        **calibration,
     }
 
 
@@ -72,6 +85,8 @@ def format_metrics(metrics: dict, title: str = "") -> str:
         f"n = {metrics['n']} · macro-F1 **{metrics['macro_f1']:.3f}** "
         f"(95% CI {ci[0]:.3f}–{ci[1]:.3f}) · F1avg(pro, opposing) "
         f"{metrics['f1avg_pro_opposing']:.3f} · accuracy {metrics['accuracy']:.3f}"
+        + (f" · ECE {metrics['ece']:.3f} (mean confidence {metrics['mean_confidence']:.3f})"
+           if "ece" in metrics else "")
     )
     lines.append("")
     lines.append("| label | precision | recall | F1 | support |")

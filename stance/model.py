@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from stance import fast as fast_path
+from stance.context import check_mode
 from stance.labels import LABELS
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -121,7 +122,8 @@ class StanceClassifier:
 
     def __init__(self, model, tokenizer, *, path: Path | None = None, max_length: int = 128,
                  device: torch.device | None = None, info: dict | None = None,
-                 fast: fast_path.OnnxInt8Runner | None = None, backend_reason: str = "requested"):
+                 fast: fast_path.OnnxInt8Runner | None = None, backend_reason: str = "requested",
+                 context: str = "none", temperature: float = 1.0):
         if model is None and fast is None:
             raise ValueError("a classifier needs a torch model or an int8 runner")
         self.model = model  # None when only the int8 model was loaded
@@ -133,6 +135,10 @@ class StanceClassifier:
         self.info = info or {}
         self.backend = fast_path.ONNX_INT8 if fast is not None else fast_path.TORCH
         self.backend_reason = backend_reason
+        # ``previous``: each sentence is read with the sentence before it as a second segment.
+        self.context = check_mode(context)
+        # Logits are divided by the temperature fitted on held-out articles (stance.calibration).
+        self.temperature = float(temperature)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         if self.model is not None:
             self.model.to(self.device).eval()
@@ -147,8 +153,10 @@ class StanceClassifier:
         path = Path(path) if path else default_model_dir()
         label_map = check_model_dir(path)
         info = {}
-        if (path / "metrics.json").is_file():
-            info = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+        # metrics.json (committed with the default model) and run.json (when, where, how long).
+        for name in ("metrics.json", "run.json"):
+            if (path / name).is_file():
+                info.update(json.loads((path / name).read_text(encoding="utf-8")))
         # An explicit int8 request on an auto device means "the CPU", not "CUDA if present".
         wants_int8 = backend == fast_path.ONNX_INT8 and device in (None, "auto")
         torch_device = torch.device("cpu") if wants_int8 else resolve_device(device)
@@ -158,7 +166,8 @@ class StanceClassifier:
             raise ModelError(f"model {path}: {exc}") from exc
         tokenizer = AutoTokenizer.from_pretrained(str(path))
         common = {"path": path, "max_length": label_map.get("max_length", 128), "info": info,
-                  "backend_reason": reason}
+                  "backend_reason": reason, "context": label_map.get("context", "none"),
+                  "temperature": label_map.get("temperature", 1.0)}
         if chosen == fast_path.ONNX_INT8:
             try:
                 runner = fast_path.OnnxInt8Runner(path / fast_path.FAST_MODEL_FILE,
@@ -179,24 +188,30 @@ class StanceClassifier:
     def name(self) -> str:
         return self.path.name if self.path else "in-memory"
 
-    def _token_ids(self, texts: Sequence[str]) -> list[list[int]]:
-        return self.tokenizer(list(texts), truncation=True, max_length=self.max_length,
-                              return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+    def token_ids(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> list[list[int]]:
+        """Token ids as the model reads them: ``[CLS] sentence [SEP] context [SEP]`` for a context
+        model (the context is truncated first), ``[CLS] sentence [SEP]`` otherwise."""
+        return encode(self.tokenizer, texts, contexts if self.context != "none" else None,
+                      self.max_length)["input_ids"]
 
-    def _chunks(self, texts: list[str]) -> Iterator[tuple[int, list[list[int]]]]:
+    def _chunks(self, texts: list[str], contexts: list[str] | None) -> Iterator[tuple[int, list[list[int]]]]:
         """(offset, token ids) per chunk; the next chunk is tokenised while the caller scores this one."""
+        def ids(start: int) -> list[list[int]]:
+            end = start + TOKENIZE_CHUNK
+            return self.token_ids(texts[start:end], contexts[start:end] if contexts else None)
+
         starts = range(0, len(texts), TOKENIZE_CHUNK)
         if len(starts) == 1:
-            yield 0, self._token_ids(texts)
+            yield 0, ids(0)
             return
         with ThreadPoolExecutor(1, thread_name_prefix="stance-tokenize") as pool:
-            pending = pool.submit(self._token_ids, texts[:TOKENIZE_CHUNK])
+            pending = pool.submit(ids, 0)
             for start in starts:
-                ids = pending.result()
+                done = pending.result()
                 following = start + TOKENIZE_CHUNK
                 if following < len(texts):
-                    pending = pool.submit(self._token_ids, texts[following:following + TOKENIZE_CHUNK])
-                yield start, ids
+                    pending = pool.submit(ids, following)
+                yield start, done
 
     def _torch_logits(self, ids: list[list[int]], batch_size: int) -> np.ndarray:
         cuda = self.device.type == "cuda"
@@ -220,21 +235,46 @@ class StanceClassifier:
         return logits
 
     @torch.inference_mode()
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Probabilities, shape ``(len(texts), len(LABELS))``, in input order.
+    def predict_logits(self, texts: Sequence[str], contexts: Sequence[str] | None = None,
+                       batch_size: int = 64) -> np.ndarray:
+        """Uncalibrated logits, shape ``(len(texts), len(LABELS))``, in input order.
 
         Texts are tokenised once and sorted by token count; torch pads per batch of ``batch_size``
-        (at least ``CUDA_MIN_BATCH`` on a GPU), the int8 model runs each sentence unpadded.
+        (at least ``CUDA_MIN_BATCH`` on a GPU), the int8 model runs length-sorted padded batches.
+        ``contexts`` (one per text, "" for none) are read only by a context model.
         """
         texts = list(texts)
+        if contexts is not None:
+            contexts = [c or "" for c in contexts]
+            if len(contexts) != len(texts):
+                raise ValueError(f"{len(texts)} texts but {len(contexts)} contexts")
         out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-        for start, ids in self._chunks(texts) if texts else ():
+        for start, ids in self._chunks(texts, contexts) if texts else ():
             logits = self.fast.logits(ids) if self.fast is not None else self._torch_logits(ids, batch_size)
-            out[start:start + len(ids)] = softmax(logits)
+            out[start:start + len(ids)] = logits
         return out
 
-    def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[Prediction]:
-        return [to_prediction(row) for row in self.predict_proba(texts, batch_size)]
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 64,
+                      contexts: Sequence[str] | None = None) -> np.ndarray:
+        """Calibrated probabilities, shape ``(len(texts), len(LABELS))``, in input order."""
+        return softmax(self.predict_logits(texts, contexts, batch_size) / self.temperature)
+
+    def predict(self, texts: Sequence[str], batch_size: int = 64,
+                contexts: Sequence[str] | None = None) -> list[Prediction]:
+        return [to_prediction(row) for row in self.predict_proba(texts, batch_size, contexts)]
+
+
+def encode(tokenizer, texts: Sequence[str], contexts: Sequence[str] | None, max_length: int) -> dict:
+    """Tokenise sentences, with their contexts as second segments when given.
+
+    Token type ids are left out: the int8 export has no such input, so training must not use them
+    either, and the ``[SEP]`` between the segments marks where the context starts.
+    """
+    if contexts is None:
+        return tokenizer(list(texts), truncation=True, max_length=max_length,
+                         return_token_type_ids=False)
+    return tokenizer(list(texts), [c or "" for c in contexts], truncation="longest_first",
+                     max_length=max_length, return_token_type_ids=False)
 
 
 def to_prediction(probabilities: np.ndarray) -> Prediction:

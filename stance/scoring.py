@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from stance.articles import Article, Skipped
+from stance.context import previous_sentences
 from stance.labels import LABELS, NEUTRAL, STANCES
 from stance.segment import segment
 
@@ -32,6 +33,8 @@ class ScoredSentence:
     confidence: float
     probabilities: dict[str, float]
     furniture: bool
+    # Below the caller's ``min_confidence``: kept in the output, left out of summaries and timelines.
+    uncertain: bool = False
 
     def to_row(self) -> dict:
         """Flat row for JSONL/CSV/Parquet: one ``p_<label>`` column per label."""
@@ -46,6 +49,7 @@ class ScoredSentence:
         }
         row.update({f"p_{label}": round(self.probabilities[label], 6) for label in LABELS})
         row["furniture"] = self.furniture
+        row["uncertain"] = self.uncertain
         return row
 
 
@@ -67,13 +71,25 @@ class ArticleResult:
         return summarise(self)
 
 
+def dominant_stance(labels: list[str], confidences: list[float]) -> str:
+    """The most frequent non-neutral label (ties: the larger summed confidence), else ``neutral``."""
+    counts, mass = Counter(), Counter()
+    for label, confidence in zip(labels, confidences, strict=True):
+        if label in STANCES:
+            counts[label] += 1
+            mass[label] += confidence
+    if not counts:
+        return NEUTRAL
+    return max(STANCES, key=lambda label: (counts.get(label, 0), mass[label]))
+
+
 def summarise(result: ArticleResult) -> dict:
     """One row per article: counts per label and the dominant non-neutral stance with evidence.
 
-    The dominant stance is the most frequent non-neutral label among content sentences (ties:
-    the larger summed confidence); ``dominant_share`` is its share of the non-neutral sentences
-    and ``dominant_confidence`` the mean confidence of those sentences. An article with no
-    non-neutral sentence is ``neutral``.
+    The dominant stance (:func:`dominant_stance`) is taken over content sentences that are not
+    ``uncertain``; ``dominant_share`` is its share of those non-neutral sentences and
+    ``dominant_confidence`` their mean confidence. An article with no non-neutral sentence is
+    ``neutral``. ``uncertain`` counts the sentences left out for low confidence.
     """
     row = {
         "article_id": result.id,
@@ -82,6 +98,7 @@ def summarise(result: ArticleResult) -> dict:
         "reason": result.skipped.reason if result.skipped else None,
         "sentences": 0,
         **{label: 0 for label in LABELS},
+        "uncertain": 0,
         "dominant_stance": None,
         "dominant_share": None,
         "dominant_confidence": None,
@@ -90,6 +107,8 @@ def summarise(result: ArticleResult) -> dict:
     if not result.ok:
         return row
     content = [s for s in result.sentences if not s.furniture]
+    row["uncertain"] = sum(s.uncertain for s in content)
+    content = [s for s in content if not s.uncertain]
     row["sentences"] = len(content)
     counts = Counter(s.label for s in content)
     row.update({label: counts.get(label, 0) for label in LABELS})
@@ -98,10 +117,7 @@ def summarise(result: ArticleResult) -> dict:
         row.update(dominant_stance=NEUTRAL, dominant_share=1.0 if content else 0.0,
                    dominant_confidence=None)
         return row
-    mass = Counter()
-    for s in stance_sentences:
-        mass[s.label] += s.confidence
-    dominant = max(STANCES, key=lambda label: (counts.get(label, 0), mass[label]))
+    dominant = dominant_stance([s.label for s in stance_sentences], [s.confidence for s in stance_sentences])
     chosen = sorted((s for s in stance_sentences if s.label == dominant),
                     key=lambda s: -s.confidence)
     row.update(
@@ -117,18 +133,33 @@ def summarise(result: ArticleResult) -> dict:
 _FURNITURE_PROBS = {label: float(label == NEUTRAL) for label in LABELS}
 
 
+def check_min_confidence(value: float | None) -> float | None:
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise ValueError(f"min_confidence must be between 0 and 1, got {value}")
+    return value
+
+
 def score_articles(classifier, items: Iterable[Article | Skipped], batch_size: int = 64,
-                   progress=None) -> Iterator[ArticleResult]:
+                   progress=None, min_confidence: float | None = None) -> Iterator[ArticleResult]:
     """Score articles in input order; skipped inputs pass through as results with a reason.
 
-    Page furniture is labelled ``neutral`` without running the model (LABELLING.md).
+    Page furniture is labelled ``neutral`` without running the model (LABELLING.md). Each sentence
+    is read with the sentence before it (stance.context) when the model uses context. Sentences
+    whose confidence is below ``min_confidence`` are marked ``uncertain``.
     """
+    check_min_confidence(min_confidence)
     pending: list[tuple[ArticleResult, list]] = []
     buffered = 0
 
     def flush():
-        texts = [s.text for _, sentences in pending for s in sentences if not s.furniture]
-        probs = classifier.predict_proba(texts, batch_size=batch_size) if texts else None
+        texts, contexts = [], []
+        for _, sentences in pending:
+            before = previous_sentences([s.text for s in sentences], [s.furniture for s in sentences])
+            for s, context in zip(sentences, before, strict=True):
+                if not s.furniture:
+                    texts.append(s.text)
+                    contexts.append(context)
+        probs = classifier.predict_proba(texts, batch_size=batch_size, contexts=contexts) if texts else None
         k = 0
         for result, sentences in pending:
             for s in sentences:
@@ -138,9 +169,11 @@ def score_articles(classifier, items: Iterable[Article | Skipped], batch_size: i
                     p = {label: float(v) for label, v in zip(LABELS, probs[k], strict=True)}
                     k += 1
                 label = max(p, key=p.get)
+                uncertain = (min_confidence is not None and not s.furniture
+                             and p[label] < min_confidence)
                 result.sentences.append(ScoredSentence(
                     result.article.id, s.index, s.start, s.end, s.text, label, p[label], p,
-                    s.furniture))
+                    s.furniture, uncertain))
             yield result
             if progress is not None:
                 progress.update(1)

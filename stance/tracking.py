@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from stance.actors import ActorAttributor
 from stance.articles import Article, Skipped, article_from_record
 from stance.labels import ACTORS, LABELS, NEUTRAL, STANCES
-from stance.scoring import ArticleResult, score_articles
+from stance.scoring import ArticleResult, dominant_stance, score_articles
 
 PERIODS = ("day", "week", "month", "quarter", "year")
 UNDATED = "undated"
@@ -86,6 +86,7 @@ class TrackedSentence:
     actor: str
     surface: str | None
     rule: str
+    uncertain: bool = False
 
     def to_row(self) -> dict:
         row = asdict(self)
@@ -99,6 +100,8 @@ class Tracking:
 
     by: str
     sentences: list[TrackedSentence] = field(default_factory=list)
+    # Below ``min_confidence``: reported with the sentences, never counted in a period.
+    uncertain: list[TrackedSentence] = field(default_factory=list)
     articles: list[dict] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
@@ -117,11 +120,7 @@ def _dominant(sentences: list[TrackedSentence]) -> tuple[str, float | None, floa
     stance = [s for s in sentences if s.label in STANCES]
     if not stance:
         return NEUTRAL, None, None
-    counts = Counter(s.label for s in stance)
-    mass = Counter()
-    for s in stance:
-        mass[s.label] += s.confidence
-    label = max(STANCES, key=lambda name: (counts.get(name, 0), mass[name]))
+    label = dominant_stance([s.label for s in stance], [s.confidence for s in stance])
     chosen = [s.confidence for s in stance if s.label == label]
     return label, round(len(chosen) / len(stance), 4), round(sum(chosen) / len(chosen), 4)
 
@@ -174,12 +173,16 @@ def _article_row(result: ArticleResult, by: str) -> dict:
 
 
 def track(classifier, items: Iterable[Article | Skipped], by: str = "month",
-          attributor: ActorAttributor | None = None, progress=None) -> Tracking:
-    """Score ``items``, attribute every sentence to an actor and date it to a period."""
+          attributor: ActorAttributor | None = None, progress=None,
+          min_confidence: float | None = None) -> Tracking:
+    """Score ``items``, attribute every sentence to an actor and date it to a period.
+
+    Sentences below ``min_confidence`` go to ``Tracking.uncertain`` instead of being counted.
+    """
     period_of(None, by)  # reject an unknown period before scoring anything
     attributor = attributor or ActorAttributor()
     tracking = Tracking(by)
-    for result in score_articles(classifier, items, progress=progress):
+    for result in score_articles(classifier, items, progress=progress, min_confidence=min_confidence):
         if not result.ok:
             tracking.skipped.append(result.skipped)
             continue
@@ -191,14 +194,14 @@ def track(classifier, items: Iterable[Article | Skipped], by: str = "month",
         for s, holder in zip(result.sentences, holders, strict=True):
             if s.furniture:
                 continue
-            tracking.sentences.append(TrackedSentence(
-                article.id, article.published, period, s.index, s.text, s.label, s.confidence,
-                holder.actor, holder.surface, holder.rule))
+            tracked = TrackedSentence(article.id, article.published, period, s.index, s.text, s.label,
+                                      s.confidence, holder.actor, holder.surface, holder.rule, s.uncertain)
+            (tracking.uncertain if s.uncertain else tracking.sentences).append(tracked)
     return tracking
 
 
 def track_records(classifier, records: list[dict], by: str = "month",
-                  by_actor: bool = False) -> list[dict]:
+                  by_actor: bool = False, min_confidence: float | None = None) -> list[dict]:
     """The ``stance track`` table for JSON article objects (the service's ``POST /track``).
 
     Raises ``ValueError`` for an unknown ``by`` and ``ArticleError`` (a ``ValueError``) naming the
@@ -206,4 +209,4 @@ def track_records(classifier, records: list[dict], by: str = "month",
     """
     period_of(None, by)
     articles = [article_from_record(record, f"articles[{i}]") for i, record in enumerate(records)]
-    return track(classifier, articles, by).table(by_actor)
+    return track(classifier, articles, by, min_confidence=min_confidence).table(by_actor)

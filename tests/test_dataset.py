@@ -28,7 +28,8 @@ def test_row_schema(splits):
     for name in dataset.SPLITS:
         for row in splits[name]:
             assert set(dataset.FIELDS) <= set(row)
-            assert row["source"] == ("seed" if name == "seed" else "authored")
+            expected = "seed" if name == "seed" else "article" if name.startswith("article_") else "authored"
+            assert row["source"] == expected
             assert row["end"] - row["start"] == len(row["text"])
 
 
@@ -44,13 +45,14 @@ def test_class_coverage_and_test_split_size(splits):
 def test_splits_do_not_overlap(splits):
     seen = {}
     for name in dataset.SPLITS:
-        for row in splits[name]:
+        # Page furniture ("Related:", bylines) may stand in many articles; nothing else may repeat.
+        for row in dataset.content_rows(splits[name]):
             assert row["text"] not in seen, (row["text"], seen.get(row["text"]), name)
             seen[row["text"]] = name
 
 
 def test_no_near_duplicates(splits):
-    texts = [r["text"] for name in dataset.SPLITS for r in splits[name]]
+    texts = [r["text"] for r in dataset.content_rows(r for name in dataset.SPLITS for r in splits[name])]
     pairs = dataset.near_duplicates(texts)
     assert not pairs, [(texts[i], texts[j], round(s, 2)) for i, j, s in pairs[:5]]
 
@@ -95,3 +97,44 @@ def test_split_assignment_is_stable_when_sentences_are_added(splits):
     after = dataset.split_authored(authored + extra)
     for name in ("train", "validation", "test"):
         assert {r["text"] for r in splits[name]} <= {r["text"] for r in after[name]}
+
+
+def test_articles_are_split_by_article_and_read_in_context(splits):
+    where = {}
+    for name in dataset.ARTICLE_SPLITS:
+        for row in splits[name]:
+            assert where.setdefault(row["article_id"], name) == name, row["article_id"]
+    articles = {name: {r["article_id"] for r in splits[name]} for name in dataset.ARTICLE_SPLITS}
+    assert len(articles["article_test"]) >= 20 and len(articles["article_validation"]) >= 10
+    # Real news is about half off-topic: the article splits must be too.
+    rows = [r for name in dataset.ARTICLE_SPLITS for r in splits[name]]
+    assert 0.4 <= Counter(r["label"] for r in rows)["neutral"] / len(rows) <= 0.7
+    assert all(r["context"] for r in rows if r["form"] != "headline")
+
+
+def test_article_layout_gives_offsets_into_the_text():
+    article = {"id": "x",
+               "headline": {"text": "Kyiv asks again", "label": "pro-membership", "actor": "ukraine"},
+               "paragraphs": [[{"text": "Sirens sounded.", "label": "neutral", "actor": "none"},
+                               {"text": "He said Ukraine belongs in NATO.", "label": "pro-membership",
+                                "actor": "ukraine"}]]}
+    text, spans = dataset.article_text(article)
+    assert text == "Kyiv asks again\nSirens sounded. He said Ukraine belongs in NATO.\n"
+    assert [text[start:end] for _, start, end in spans] == [
+        "Kyiv asks again", "Sirens sounded.", "He said Ukraine belongs in NATO."]
+
+
+def test_a_disputed_sentence_is_context_but_not_a_row(tmp_path):
+    root = tmp_path / "seeds"
+    shutil.copytree(SEEDS, root, ignore=shutil.ignore_patterns("dataset", "authored_articles"))
+    (root / "authored_articles").mkdir()
+    article = {"id": "t-1", "published": "2023-07-11", "source": "Test Wire",
+               "headline": {"text": "Allies meet in Vilnius", "label": "neutral", "actor": "nato"},
+               "paragraphs": [[{"text": "A disputed sentence about the bid.", "label": None, "actor": "none"},
+                               {"text": "He said the door stays open.", "label": "pro-membership",
+                                "actor": "nato", "form": "reported"}]]}
+    (root / "authored_articles" / "t.jsonl").write_text(json.dumps(article) + "\n")
+    rows = [r for name in dataset.ARTICLE_SPLITS for r in dataset.build(root)[name]]
+    assert [r["text"] for r in rows] == ["Allies meet in Vilnius", "He said the door stays open."]
+    assert rows[1]["context"] == "A disputed sentence about the bid."
+    assert rows[1]["start"] == len("Allies meet in Vilnius\nA disputed sentence about the bid. ")
