@@ -28,7 +28,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import stance
+from service.article_work import ArticleQueue, DeadlineClassifier, QueueFull
 from service.limits import (
+    ARTICLE_DEADLINE_S,
+    ARTICLE_QUEUE,
+    ARTICLE_WORKERS,
     MAX_ARTICLE_CHARS,
     MAX_BATCH_TEXTS,
     MAX_BODY_BYTES,
@@ -40,6 +44,7 @@ from service.limits import (
 )
 from service.middleware import BearerTokenMiddleware, RequestGuardMiddleware
 from service.validation import article_request, classify_texts, track_request
+from stance.deadline import DeadlineExceeded
 from stance.labels import LABELS
 from stance.model import WEIGHTS_FILE, StanceClassifier, check_model_dir, default_model_dir
 from stance.scoring import score_articles
@@ -125,6 +130,19 @@ class StanceService:
         self.model_description = describe_model(self.classifier)
         # The first forward pass allocates; pay it here rather than in the first request.
         self.classifier.predict_proba(["NATO leaders met in Vilnius."])
+        # Article work has a classifier of its own: a tokenizer is not safe to share between threads.
+        article_classifier = StanceClassifier.load(model_dir(), device="auto")
+        article_classifier.predict_proba(["NATO leaders met in Vilnius."])
+        self.article_classifier = DeadlineClassifier(article_classifier)
+        self.articles = ArticleQueue(ARTICLE_WORKERS, ARTICLE_QUEUE, ARTICLE_DEADLINE_S)
+
+    async def _article_work(self, fn, *args):
+        try:
+            return await self.articles.run(fn, *args)
+        except QueueFull as exc:
+            return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+        except DeadlineExceeded as exc:
+            return JSONResponse({"error": str(exc)}, status_code=504)
 
     @bentoml.api(batchable=True, max_batch_size=MAX_BATCH_TEXTS, max_latency_ms=MAX_LATENCY_MS)
     def classify(self, texts: list[str]) -> list[Classification]:
@@ -135,12 +153,15 @@ class StanceService:
                 for p in self.classifier.predict(texts, batch_size=PREDICT_BATCH)]
 
     @bentoml.api
-    def score_article(self, text: str, id: str | int | None = None, published: str | None = None,
-                      title: str | None = None, source: str | None = None) -> dict:
+    async def score_article(self, text: str, id: str | int | None = None, published: str | None = None,
+                            title: str | None = None, source: str | None = None) -> dict:
         """Segment an article, label every sentence and summarise it as `stance score` does."""
         article = article_request({"text": text, "id": id, "published": published, "title": title,
                                    "source": source})
-        result = next(score_articles(self.classifier, [article], batch_size=PREDICT_BATCH))
+        return await self._article_work(self._score_article, article)
+
+    def _score_article(self, article) -> dict:
+        result = next(score_articles(self.article_classifier, [article], batch_size=PREDICT_BATCH))
         return {
             "id": article.id,
             "title": article.title,
@@ -150,10 +171,11 @@ class StanceService:
         }
 
     @bentoml.api
-    def track(self, articles: list[dict], by: str = "month", by_actor: bool = False) -> list[dict]:
+    async def track(self, articles: list[dict], by: str = "month", by_actor: bool = False) -> list[dict]:
         """Stance per period (and actor) over the given articles: the `stance track` table."""
         parsed, by, by_actor = track_request({"articles": articles, "by": by, "by_actor": by_actor})
-        return track(self.classifier, parsed, by).table(by_actor)
+        return await self._article_work(
+            lambda: track(self.article_classifier, parsed, by).table(by_actor))
 
 
 # Listed outermost first: an unauthenticated request is refused before its body is read.

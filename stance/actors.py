@@ -31,6 +31,7 @@ from bisect import bisect_left
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 
+from stance import deadline
 from stance.gazetteer import MEDIA, Gazetteer, Mention, default_gazetteer
 
 NONE = "none"
@@ -592,8 +593,14 @@ class ActorAttributor:
         """One attribution per sentence of an article, in order (context crosses sentences)."""
         furniture = furniture or [False] * len(texts)
         aliases = self.learn_aliases([t for t, f in zip(texts, furniture, strict=True) if not f])
-        prepared = [self._prepare(t, aliases) for t in texts]
-        local = [None if f else self._local(s) for s, f in zip(prepared, furniture, strict=True)]
+        prepared = []
+        for text in texts:
+            deadline.check()  # one sentence is bounded work (the rules are linear in its length)
+            prepared.append(self._prepare(text, aliases))
+        local = []
+        for s, f in zip(prepared, furniture, strict=True):
+            deadline.check()
+            local.append(None if f else self._local(s))
         result: list[Attribution] = []
         last: tuple[int, Attribution] | None = None
         for i, (s, found) in enumerate(zip(prepared, local, strict=True)):

@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import pysbd
 
+from stance import deadline
+
 _FURNITURE = re.compile(
     r"""^(?:
         click\ here\b.* | tap\ here\b.* | download\ (?:the|our)\ .*app.* |
@@ -98,6 +100,7 @@ def _sentence_spans(line: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     last_piece = ""
     for w_start, w_end in _windows(line):
+        deadline.check()  # a window is at most a few milliseconds of work
         window = line[w_start:w_end]
         cursor = 0
         for raw in _segmenter().segment(window):

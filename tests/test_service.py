@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
+import time
 
 import httpx
+import psutil
 import pytest
 
 from service.limits import (
@@ -93,7 +97,10 @@ def test_serve_refuses_a_model_for_other_labels(tiny_model_dir, tmp_path, capsys
 # --- a real server ---------------------------------------------------------------------------
 
 def _started(model_dir, home, token=None):
-    server = ServiceProcess(model_dir, home, token)
+    yield from _wrapped(ServiceProcess(model_dir, home, token))
+
+
+def _wrapped(server):
     try:
         server.wait_ready(START_TIMEOUT_S)
     except ServiceNotReady as exc:
@@ -124,7 +131,8 @@ def local_classifier(tiny_model_dir):
 def _post(server, route, payload=None, **kwargs):
     if payload is not None:
         kwargs["json"] = payload
-    return httpx.post(f"{server.url}{route}", timeout=60, **kwargs)
+    kwargs.setdefault("timeout", 60)
+    return httpx.post(f"{server.url}{route}", **kwargs)
 
 
 @pytest.mark.integration
@@ -344,3 +352,64 @@ def test_bentoml_client_call_from_the_readme_works(token_server):
     assert results[0]["label"] in LABELS
     assert article["summary"]["status"] == "scored"
     assert [s["sentence_index"] for s in article["sentences"]] == [0, 1]
+
+
+# --- isolation: article work never starves /classify, and stops at its deadline ------------------
+
+WORST_ARTICLE = ("Mr. U.S. Sen. Dr. No. " * 10_000)[:MAX_ARTICLE_CHARS - 1_000]
+
+
+def _in_background(fn):
+    done = {}
+    thread = threading.Thread(target=lambda: done.setdefault("result", fn()), daemon=True)
+    thread.start()
+    return thread, done
+
+
+@pytest.mark.integration
+def test_classify_stays_fast_while_a_worst_case_article_is_scored(server):
+    article, _ = _in_background(lambda: _post(server, "/score_article", {"text": WORST_ARTICLE}, timeout=180))
+    time.sleep(1.5)  # segmentation has started
+    latencies = []
+    for i in range(50):
+        started = time.perf_counter()
+        response = _post(server, "/classify", {"texts": [f"Sentence {i}: Kyiv wants to join NATO."]})
+        latencies.append(time.perf_counter() - started)
+        assert response.status_code == 200
+    assert article.is_alive(), "the article finished first: nothing was measured under load"
+    p99 = sorted(latencies)[int(0.99 * len(latencies))]
+    print(f"/classify p99 with a worst-case article in flight: {p99 * 1000:.0f} ms")
+    assert p99 < 1.0
+    article.join(180)
+
+
+@pytest.fixture(scope="module")
+def short_deadline_server(tiny_model_dir, tmp_path_factory):
+    server = ServiceProcess(tiny_model_dir, tmp_path_factory.mktemp("bentoml"),
+                            extra_env={"STANCE_ARTICLE_DEADLINE_S": "3"})
+    yield from _wrapped(server)
+
+
+def _server_cpu_seconds(server) -> float:
+    root = psutil.Process(server.process.pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+@pytest.mark.integration
+def test_an_article_past_its_deadline_gets_504_and_stops_using_cpu(short_deadline_server):
+    server = short_deadline_server
+    started = time.perf_counter()
+    response = _post(server, "/score_article", {"text": WORST_ARTICLE}, timeout=60)
+    assert response.status_code == 504, response.text
+    assert "deadline" in response.json()["error"]
+    assert time.perf_counter() - started < 10
+    time.sleep(1)  # the work stops at its next check
+    before = _server_cpu_seconds(server)
+    time.sleep(2)
+    assert _server_cpu_seconds(server) - before < 0.5
+    assert _post(server, "/classify", {"texts": ["NATO met."]}).status_code == 200
