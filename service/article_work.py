@@ -31,8 +31,9 @@ class QueueFull(Exception):
 class DeadlineClassifier:
     """A classifier that checks the current deadline between chunks of sentences."""
 
-    def __init__(self, classifier):
+    def __init__(self, classifier, observe: Callable[[float], None] | None = None):
         self.inner = classifier
+        self.observe = observe  # called with the seconds of each model call
 
     def predict_proba(self, texts, batch_size: int = 64):
         import numpy as np
@@ -41,7 +42,10 @@ class DeadlineClassifier:
         parts = []
         for start in range(0, len(texts), CHECK_EVERY_SENTENCES):
             deadline.check()
+            started = time.perf_counter()
             parts.append(self.inner.predict_proba(texts[start:start + CHECK_EVERY_SENTENCES], batch_size))
+            if self.observe is not None:
+                self.observe(time.perf_counter() - started)
         return np.concatenate(parts) if parts else self.inner.predict_proba([], batch_size)
 
     def predict(self, texts, batch_size: int = 64):

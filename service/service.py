@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 import bentoml
@@ -28,6 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import stance
+from service import prometheus_metrics as metrics
 from service.article_work import ArticleQueue, DeadlineClassifier, QueueFull
 from service.limits import (
     ARTICLE_DEADLINE_S,
@@ -113,7 +115,8 @@ async def model_endpoint(_: Request) -> JSONResponse:
 check_model_dir(model_dir())
 
 # BentoML APIs are POST only; the GET route lives in a small mounted ASGI app.
-info_app = Starlette(routes=[Route("/model", model_endpoint, methods=["GET"])])
+info_app = Starlette(routes=[Route("/model", model_endpoint, methods=["GET"]),
+                             Route("/metrics", metrics.metrics_endpoint, methods=["GET"])])
 
 
 @bentoml.asgi_app(info_app, path="/")
@@ -122,6 +125,8 @@ info_app = Starlette(routes=[Route("/model", model_endpoint, methods=["GET"])])
     workers=1,
     traffic={"timeout": REQUEST_TIMEOUT_S, "max_concurrency": MAX_CONCURRENCY},
     endpoints={"livez": "/livez", "readyz": "/readyz"},
+    # BentoML's HTTP metrics label requests by raw path (unbounded); service/metrics.py replaces them.
+    metrics={"enabled": False},
 )
 class StanceService:
     def __init__(self) -> None:
@@ -133,8 +138,10 @@ class StanceService:
         # Article work has a classifier of its own: a tokenizer is not safe to share between threads.
         article_classifier = StanceClassifier.load(model_dir(), device="auto")
         article_classifier.predict_proba(["NATO leaders met in Vilnius."])
-        self.article_classifier = DeadlineClassifier(article_classifier)
+        self.article_classifier = DeadlineClassifier(
+            article_classifier, metrics.MODEL_SECONDS.labels(endpoint="articles").observe)
         self.articles = ArticleQueue(ARTICLE_WORKERS, ARTICLE_QUEUE, ARTICLE_DEADLINE_S)
+        metrics.ARTICLE_QUEUE.set_function(lambda: self.articles.in_flight)
 
     async def _article_work(self, fn, *args):
         try:
@@ -149,8 +156,12 @@ class StanceService:
         """Label each text: pro-membership, conceding, opposing or neutral, with probabilities."""
         if not texts:
             return []
-        return [Classification(**p.to_dict())
-                for p in self.classifier.predict(texts, batch_size=PREDICT_BATCH)]
+        started = time.perf_counter()
+        predictions = self.classifier.predict(texts, batch_size=PREDICT_BATCH)
+        metrics.MODEL_SECONDS.labels(endpoint="classify").observe(time.perf_counter() - started)
+        metrics.BATCH_TEXTS.observe(len(texts))
+        metrics.count_sentences([p.label for p in predictions], "classify")
+        return [Classification(**p.to_dict()) for p in predictions]
 
     @bentoml.api
     async def score_article(self, text: str, id: str | int | None = None, published: str | None = None,
@@ -162,6 +173,7 @@ class StanceService:
 
     def _score_article(self, article) -> dict:
         result = next(score_articles(self.article_classifier, [article], batch_size=PREDICT_BATCH))
+        metrics.count_sentences([s.label for s in result.sentences if not s.furniture], "score_article")
         return {
             "id": article.id,
             "title": article.title,
@@ -174,11 +186,17 @@ class StanceService:
     async def track(self, articles: list[dict], by: str = "month", by_actor: bool = False) -> list[dict]:
         """Stance per period (and actor) over the given articles: the `stance track` table."""
         parsed, by, by_actor = track_request({"articles": articles, "by": by, "by_actor": by_actor})
-        return await self._article_work(
-            lambda: track(self.article_classifier, parsed, by).table(by_actor))
+        return await self._article_work(self._track, parsed, by, by_actor)
+
+    def _track(self, articles, by: str, by_actor: bool) -> list[dict]:
+        tracking = track(self.article_classifier, articles, by)
+        metrics.count_sentences([s.label for s in tracking.sentences], "track")
+        return tracking.table(by_actor)
 
 
-# Listed outermost first: an unauthenticated request is refused before its body is read.
+# Listed outermost first: every request is counted, and an unauthenticated one is refused before its
+# body is read.
+StanceService.add_asgi_middleware(metrics.MetricsMiddleware)
 StanceService.add_asgi_middleware(BearerTokenMiddleware)
 StanceService.add_asgi_middleware(
     RequestGuardMiddleware,

@@ -289,15 +289,13 @@ def test_server_keeps_serving_after_bad_input(server):
 
 
 def _batch_histogram(server) -> tuple[float, float]:
-    """(batches run, batches that held a single request) for /classify, from /metrics."""
+    """(model calls of /classify, calls that held a single text), from /metrics."""
     text = httpx.get(f"{server.url}/metrics", timeout=10).text
 
-    def total(prefix: str) -> float:
-        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith(prefix) and 'method_name="classify"' in line)
+    def value(prefix: str) -> float:
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix))
 
-    return (total("bentoml_service_adaptive_batch_size_count{"),
-            total('bentoml_service_adaptive_batch_size_bucket{le="1.0",'))
+    return value("stance_classify_batch_texts_count"), value('stance_classify_batch_texts_bucket{le="1.0"}')
 
 
 @pytest.mark.integration
@@ -413,3 +411,43 @@ def test_an_article_past_its_deadline_gets_504_and_stops_using_cpu(short_deadlin
     time.sleep(2)
     assert _server_cpu_seconds(server) - before < 0.5
     assert _post(server, "/classify", {"texts": ["NATO met."]}).status_code == 200
+
+
+@pytest.mark.integration
+def test_random_paths_leave_metrics_small_and_are_counted_after_routing(token_server):
+    # Unauthenticated requests to paths that do not exist: each once a new label value.
+    async def scan():
+        limits = httpx.Limits(max_connections=32)
+        async with httpx.AsyncClient(base_url=token_server.url, timeout=60, limits=limits) as client:
+            semaphore = asyncio.Semaphore(32)
+
+            async def one(i):
+                async with semaphore:
+                    return (await client.get(f"/probe-{i}-{os.urandom(4).hex()}")).status_code
+
+            return await asyncio.gather(*(one(i) for i in range(10_000)))
+
+    statuses = asyncio.run(scan())
+    assert set(statuses) == {401}
+    text = httpx.get(f"{token_server.url}/metrics", timeout=30).text
+    print(f"/metrics after 10,000 random paths: {len(text.encode())} bytes")
+    assert len(text.encode()) < 200_000
+    assert "probe-" not in text
+    unmatched = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                    if line.startswith("stance_http_requests_total{") and 'route="unmatched"' in line)
+    assert unmatched >= 10_000
+    rejected = [line for line in text.splitlines()
+                if line.startswith('stance_requests_rejected_total{reason="unauthorized"}')]
+    assert rejected and float(rejected[0].rsplit(" ", 1)[1]) >= 10_000
+
+
+@pytest.mark.integration
+def test_metrics_count_sentences_per_label_and_model_latency(server):
+    assert _post(server, "/classify", {"texts": ["NATO met.", "Kyiv wants to join."]}).status_code == 200
+    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    classified = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                     if line.startswith("stance_sentences_classified_total{")
+                     and 'endpoint="classify"' in line)
+    assert classified >= 2
+    assert re.search(r'^stance_model_seconds_count\{endpoint="classify"\} [1-9]', text, re.MULTILINE)
+    assert "stance_article_queue_depth 0.0" in text
