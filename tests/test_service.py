@@ -69,7 +69,8 @@ def test_article_body_is_checked_like_a_jsonl_record():
 
 
 def test_invalid_utf8_and_json_are_400():
-    for body in (b'{"texts": ["\xff"]}', b'{"texts": [', b"[" * 100_000):
+    huge_integer = b'{"texts": [], "n": ' + b"9" * 5_000 + b"}"
+    for body in (b'{"texts": ["\xff"]}', b'{"texts": [', b"[" * 100_000, huge_integer):
         with pytest.raises(RequestRejected) as caught:
             parse_json_body(body)
         assert caught.value.status == 400
@@ -239,6 +240,8 @@ BAD_REQUESTS = [
     ("/classify", b'{"texts": ["caf\xe9"]}', 400, "UTF-8"),
     ("/classify", b'{"texts": [', 400, "JSON"),
     ("/classify", b"[" * 100_000, 400, "nested"),
+    ("/classify", b'{"texts": ["x"], "n": ' + b"9" * 5_000 + b"}", 400, "JSON"),
+    ("/track", b'{"articles": [{"text": "NATO met.", "id": ' + b"1" * 5_000 + b"}]}", 400, "JSON"),
     ("/score_article", {"id": "no-text"}, 422, "text"),
     ("/score_article", {"text": 42}, 422, "text"),
     ("/score_article", {"text": "   "}, 422, "text"),
