@@ -179,12 +179,12 @@ def in_process(model: Path, texts: list[str], seconds: float, batch_size: int = 
 
 
 def batch_sizes(url: str) -> str:
-    """Mean adaptive batch size (requests per model call) BentoML reports for /classify."""
+    """Mean texts per /classify model call the service reports (one text per request here, so the
+    mean adaptive batch in requests)."""
     text = httpx.get(f"{url}/metrics", timeout=10).text
     found = {}
     for kind in ("sum", "count"):
-        match = re.search(rf'^bentoml_service_adaptive_batch_size_{kind}\{{[^}}]*method_name="classify"'
-                          rf'[^}}]*\}} ([0-9.e+]+)', text, re.MULTILINE)
+        match = re.search(rf"^stance_classify_batch_texts_{kind} ([0-9.e+]+)", text, re.MULTILINE)
         found[kind] = float(match.group(1)) if match else 0.0
     return f"{found['sum'] / found['count']:.1f}" if found["count"] else "n/a"
 

@@ -5,6 +5,8 @@ A request over a limit gets 413 with the limit in the message; it never reaches 
 
 from __future__ import annotations
 
+import os
+
 # POST /classify: texts per request, characters per text. The model reads at most 128 tokens
 # (a few hundred characters), so a longer "sentence" is almost surely a whole document sent by mistake.
 MAX_TEXTS_PER_REQUEST = 256
@@ -26,3 +28,11 @@ MAX_LATENCY_MS = 30_000
 # Requests in flight per server before BentoML answers 429 at once; far above the bursts we test.
 MAX_CONCURRENCY = 512
 REQUEST_TIMEOUT_S = 120
+
+# Article work (/score_article, /track; service/article_work.py): jobs running at once, jobs
+# waiting beyond those (more get 503 at once), and the deadline after which a job stops and its
+# request gets 504. One worker: two would split the same 2 cores and each finish later.
+ARTICLE_WORKERS = 1
+ARTICLE_QUEUE = 8
+# $STANCE_ARTICLE_DEADLINE_S overrides the deadline (the tests use a short one).
+ARTICLE_DEADLINE_S = float(os.environ.get("STANCE_ARTICLE_DEADLINE_S") or 60)

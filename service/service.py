@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 import bentoml
@@ -28,7 +29,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import stance
+from service import prometheus_metrics as metrics
+from service.article_work import ArticleQueue, DeadlineClassifier, QueueFull
 from service.limits import (
+    ARTICLE_DEADLINE_S,
+    ARTICLE_QUEUE,
+    ARTICLE_WORKERS,
     MAX_ARTICLE_CHARS,
     MAX_BATCH_TEXTS,
     MAX_BODY_BYTES,
@@ -40,6 +46,7 @@ from service.limits import (
 )
 from service.middleware import BearerTokenMiddleware, RequestGuardMiddleware
 from service.validation import article_request, classify_texts, track_request
+from stance.deadline import DeadlineExceeded
 from stance.labels import LABELS
 from stance.model import WEIGHTS_FILE, StanceClassifier, check_model_dir, default_model_dir
 from stance.scoring import score_articles
@@ -108,7 +115,8 @@ async def model_endpoint(_: Request) -> JSONResponse:
 check_model_dir(model_dir())
 
 # BentoML APIs are POST only; the GET route lives in a small mounted ASGI app.
-info_app = Starlette(routes=[Route("/model", model_endpoint, methods=["GET"])])
+info_app = Starlette(routes=[Route("/model", model_endpoint, methods=["GET"]),
+                             Route("/metrics", metrics.metrics_endpoint, methods=["GET"])])
 
 
 @bentoml.asgi_app(info_app, path="/")
@@ -117,6 +125,8 @@ info_app = Starlette(routes=[Route("/model", model_endpoint, methods=["GET"])])
     workers=1,
     traffic={"timeout": REQUEST_TIMEOUT_S, "max_concurrency": MAX_CONCURRENCY},
     endpoints={"livez": "/livez", "readyz": "/readyz"},
+    # BentoML's HTTP metrics label requests by raw path (unbounded); service/metrics.py replaces them.
+    metrics={"enabled": False},
 )
 class StanceService:
     def __init__(self) -> None:
@@ -125,22 +135,45 @@ class StanceService:
         self.model_description = describe_model(self.classifier)
         # The first forward pass allocates; pay it here rather than in the first request.
         self.classifier.predict_proba(["NATO leaders met in Vilnius."])
+        # Article work has a classifier of its own: a tokenizer is not safe to share between threads.
+        article_classifier = StanceClassifier.load(model_dir(), device="auto")
+        article_classifier.predict_proba(["NATO leaders met in Vilnius."])
+        self.article_classifier = DeadlineClassifier(
+            article_classifier, metrics.MODEL_SECONDS.labels(endpoint="articles").observe)
+        self.articles = ArticleQueue(ARTICLE_WORKERS, ARTICLE_QUEUE, ARTICLE_DEADLINE_S)
+        metrics.ARTICLE_QUEUE.set_function(lambda: self.articles.in_flight)
+
+    async def _article_work(self, fn, *args):
+        try:
+            return await self.articles.run(fn, *args)
+        except QueueFull as exc:
+            return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+        except DeadlineExceeded as exc:
+            return JSONResponse({"error": str(exc)}, status_code=504)
 
     @bentoml.api(batchable=True, max_batch_size=MAX_BATCH_TEXTS, max_latency_ms=MAX_LATENCY_MS)
     def classify(self, texts: list[str]) -> list[Classification]:
         """Label each text: pro-membership, conceding, opposing or neutral, with probabilities."""
         if not texts:
             return []
-        return [Classification(**p.to_dict())
-                for p in self.classifier.predict(texts, batch_size=PREDICT_BATCH)]
+        started = time.perf_counter()
+        predictions = self.classifier.predict(texts, batch_size=PREDICT_BATCH)
+        metrics.MODEL_SECONDS.labels(endpoint="classify").observe(time.perf_counter() - started)
+        metrics.BATCH_TEXTS.observe(len(texts))
+        metrics.count_sentences([p.label for p in predictions], "classify")
+        return [Classification(**p.to_dict()) for p in predictions]
 
     @bentoml.api
-    def score_article(self, text: str, id: str | int | None = None, published: str | None = None,
-                      title: str | None = None, source: str | None = None) -> dict:
+    async def score_article(self, text: str, id: str | int | None = None, published: str | None = None,
+                            title: str | None = None, source: str | None = None) -> dict:
         """Segment an article, label every sentence and summarise it as `stance score` does."""
         article = article_request({"text": text, "id": id, "published": published, "title": title,
                                    "source": source})
-        result = next(score_articles(self.classifier, [article], batch_size=PREDICT_BATCH))
+        return await self._article_work(self._score_article, article)
+
+    def _score_article(self, article) -> dict:
+        result = next(score_articles(self.article_classifier, [article], batch_size=PREDICT_BATCH))
+        metrics.count_sentences([s.label for s in result.sentences if not s.furniture], "score_article")
         return {
             "id": article.id,
             "title": article.title,
@@ -150,13 +183,20 @@ class StanceService:
         }
 
     @bentoml.api
-    def track(self, articles: list[dict], by: str = "month", by_actor: bool = False) -> list[dict]:
+    async def track(self, articles: list[dict], by: str = "month", by_actor: bool = False) -> list[dict]:
         """Stance per period (and actor) over the given articles: the `stance track` table."""
         parsed, by, by_actor = track_request({"articles": articles, "by": by, "by_actor": by_actor})
-        return track(self.classifier, parsed, by).table(by_actor)
+        return await self._article_work(self._track, parsed, by, by_actor)
+
+    def _track(self, articles, by: str, by_actor: bool) -> list[dict]:
+        tracking = track(self.article_classifier, articles, by)
+        metrics.count_sentences([s.label for s in tracking.sentences], "track")
+        return tracking.table(by_actor)
 
 
-# Listed outermost first: an unauthenticated request is refused before its body is read.
+# Listed outermost first: every request is counted, and an unauthenticated one is refused before its
+# body is read.
+StanceService.add_asgi_middleware(metrics.MetricsMiddleware)
 StanceService.add_asgi_middleware(BearerTokenMiddleware)
 StanceService.add_asgi_middleware(
     RequestGuardMiddleware,

@@ -60,6 +60,9 @@ def parse_json_body(body: bytes) -> object:
                               f"column {exc.colno})") from exc
     except RecursionError as exc:
         raise RequestRejected(HTTPStatus.BAD_REQUEST, "request body is nested too deeply") from exc
+    except ValueError as exc:
+        # Whatever else the parser refuses, e.g. an integer of more digits than Python converts.
+        raise RequestRejected(HTTPStatus.BAD_REQUEST, f"request body is not valid JSON: {exc}") from exc
 
 
 def _object(payload: object) -> dict:

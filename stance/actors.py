@@ -27,8 +27,11 @@ parser model is needed, so nothing is downloaded.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from bisect import bisect_left
+from dataclasses import asdict, dataclass, field
+from itertools import islice
 
+from stance import deadline
 from stance.gazetteer import MEDIA, Gazetteer, Mention, default_gazetteer
 
 NONE = "none"
@@ -138,7 +141,7 @@ _ATTITUDE_NOUNS = (
     r"ultimatum|decision|pledges?|promises?|assurances?|arguments?|messages?|conditions|"
     r"red lines?|veto|reservations|acknowledge?ment|admission|concession|readiness|willingness|"
     r"address|speech|interview|letter|efforts?|push|attempts?|campaign|application")
-_ATTITUDE_NOUN = re.compile(rf"^(?:'s|’s|'|’)\s+(?:[\w-]+\s+){{0,2}}?(?:{_ATTITUDE_NOUNS})\b", re.IGNORECASE)
+_ATTITUDE_NOUN = re.compile(rf"(?:'s|’s|'|’)\s+(?:[\w-]+\s+){{0,2}}?(?:{_ATTITUDE_NOUNS})\b", re.IGNORECASE)
 # After a clause-initial "X's": an agent or attitude keeps X the holder; anything else ("Ukraine's
 # bid", "Kyiv's NATO dream") makes X the topic of the sentence, not its holder.
 _POSSESSIVE = re.compile(r"^(?:'s|’s)\s+(?:[\w-]+\s+){0,2}?(?P<noun>[\w-]+)")
@@ -156,7 +159,7 @@ _ACCORDING_TO = re.compile(
 # A period inside "U.S." or "Mr." does not end a speaker's name.
 _PHRASE = r"(?:[^§.;:!?,]|\.(?=\w)|(?<=\b[A-Z])\.|(?<=\bM[rs])\.|(?<=\bMrs)\.|(?<=\bDr)\.)"
 _AFTER_QUOTE = re.compile(
-    rf"^\s*,?\s*(?:(?P<verb1>{_VERB_WORDS})\s+(?P<after>(?:{_PHRASE}|,){{1,150}})"
+    rf"\s*,?\s*(?:(?P<verb1>{_VERB_WORDS})\s+(?P<after>(?:{_PHRASE}|,){{1,150}})"
     rf"|(?P<before>{_PHRASE}{{1,100}}?)\s+(?:(?:has|had|have)\s+)?(?P<verb2>{_VERB_WORDS})(?![\w-]))")
 _PARTICIPLE_NEXT = re.compile(r"\s+(?:by|in|at|after|on|during|last|earlier|with|under|for|over|"
                               r"from|since|as|between|before)\b")
@@ -168,6 +171,14 @@ _NEXT_WORD = re.compile(r"\s+([\w’'.-]+)")
 _NAME_TOKEN = re.compile(r"\b[A-Z][\w’'.-]*[\w]|\b[A-Z]\b")
 # A quote this share of a sentence or more is the sentence's content, so its speaker holds it.
 _QUOTE_SHARE = 0.4
+# Rules that look back from a position read at most this many characters (far more than any name,
+# title or passive participle), so that a huge "sentence" costs time linear in its length.
+_LOOKBACK_CHARS = 200
+# Reporting verbs tried per sentence: real sentences have a handful; page junk may have thousands,
+# and each try reads the sentence before the verb.
+_MAX_VERBS = 32
+_FOLLOWING_WORD = re.compile(r"\s+([A-Z][\w’'-]*|[a-z]+)")
+_LEADING_MARKS = re.compile(r"[ “\"]*")
 
 
 @dataclass(frozen=True)
@@ -194,6 +205,16 @@ class _Sentence:
     closes_quote: bool  # a quote closes that opened in an earlier sentence
     quote_share: float
     headline: bool
+    starts: list[int] = field(default_factory=list)  # mention starts, for bisecting
+
+    def __post_init__(self) -> None:
+        self.starts = [m.start for m in self.mentions]
+
+    def mentions_within(self, start: int, end: int) -> list[Mention]:
+        """The mentions inside ``[start, end)``, in order, found by bisection (mentions never overlap)."""
+        first = bisect_left(self.starts, start)
+        last = bisect_left(self.starts, end, first)
+        return [m for m in self.mentions[first:last] if m.end <= end]
 
     def starts_with_quote(self) -> bool:
         return self.masked.lstrip().startswith("§")
@@ -265,7 +286,7 @@ class ActorAttributor:
         analyst")."""
         if mention.kind != "place":
             return False
-        follow = re.match(r"\s+([A-Z][\w’'-]*|[a-z]+)", masked[mention.end:])
+        follow = _FOLLOWING_WORD.match(masked, mention.end)
         if not follow:
             return False
         word = follow.group(1)
@@ -283,9 +304,9 @@ class ActorAttributor:
             for mention in self.gazetteer.find(text):
                 if mention.kind not in ("place", "adjective", "institution"):
                     continue
-                tail = re.sub(r"^(?:'s|’s)", "", text[mention.end:])
-                proper, titled, pos = [], False, 0
-                while token := _NEXT_WORD.match(tail, pos):
+                pos = mention.end + (2 if text.startswith(("'s", "’s"), mention.end) else 0)
+                proper, titled = [], False
+                while token := _NEXT_WORD.match(text, pos):
                     pos = token.end()
                     word = token.group(1).rstrip(".,")
                     if word.lower() in _TITLE_WORDS or word.lower() in self.gazetteer.agent_nouns:
@@ -321,7 +342,7 @@ class ActorAttributor:
         if phrase.lower() in _PRONOUNS or _ROLE_ANAPHORS.match(phrase):
             return Attribution(_ANAPHOR, phrase, "anaphor")
         former = re.search(r"\b[Ff]ormer\b|\bex-", phrase)
-        inside = [m for m in s.mentions if start <= m.start and m.end <= end]
+        inside = s.mentions_within(start, end)
         for m in inside:
             if m.kind == "adjective" and not self._before_agent_noun(s.masked, m.end, end):
                 continue
@@ -337,7 +358,7 @@ class ActorAttributor:
                   | _DETERMINERS | _LEADING_ADVERBS]
         if not proper or any(t.lower() in _NOT_A_SPEAKER for t in proper):
             return None
-        at_start = s.masked[:start].strip(" “\"") == ""
+        at_start = _LEADING_MARKS.match(s.masked).end() >= start
         if at_start and len(proper) == 1 and not initial_name and (
                 proper[0] == tokens[0] and proper[0].lower() in _COMMON_SUBJECTS):
             return None  # "Officials said": a capitalised common noun, not a name
@@ -381,12 +402,11 @@ class ActorAttributor:
             if found:
                 return found
         for match in re.finditer(r"§+", s.masked):
-            tail_start = match.end()
-            m = _AFTER_QUOTE.match(s.masked[tail_start:])
+            m = _AFTER_QUOTE.match(s.masked, match.end())
             if not m:
                 continue
             if m.group("after"):
-                a_start = tail_start + m.start("after")
+                a_start = m.start("after")
                 text = m.group("after")
                 cuts = [c.start() for c in _AFTER_CUT.finditer(text)] + [len(text)]
                 comma = text.find(",")
@@ -400,7 +420,7 @@ class ActorAttributor:
             elif _CLAUSE_WORD.search(m.group("before")):
                 continue  # "…" and that Russia had changed…: a new clause, not an attribution
             else:
-                found = self._resolve(s, tail_start + m.start("before"), tail_start + m.end("before"))
+                found = self._resolve(s, m.start("before"), m.end("before"))
             if found and found.actor != MEDIA:
                 return found
         return None
@@ -435,7 +455,9 @@ class ActorAttributor:
         last = bounds[-1]
         words = list(_CLAUSE_WORD.finditer(s.masked, last, pos))
         start = words[-1].end() if words else last
-        subject = _AUXILIARY_TAIL.sub("", s.masked[start:pos])
+        # The tail pattern backtracks over every run of auxiliaries, so it reads the end only.
+        tail_start = max(start, pos - _LOOKBACK_CHARS)
+        subject = s.masked[start:tail_start] + _AUXILIARY_TAIL.sub("", s.masked[tail_start:pos])
         if subject.strip(" ,§"):
             return [(start, start + len(subject))]
         if words:
@@ -457,11 +479,11 @@ class ActorAttributor:
         return spans[::-1]  # the head first, then its appositions
 
     def _verb_subject(self, s: _Sentence) -> Attribution | None:
-        for verb in _VERB.finditer(s.masked):
+        for verb in islice(_VERB.finditer(s.masked), _MAX_VERBS):
             word = verb.group(0)
             if word[0].isupper() and not s.headline:
                 continue
-            before = s.masked[:verb.start()].rstrip()
+            before = s.masked[max(0, verb.start() - _LOOKBACK_CHARS):verb.start()].rstrip()
             previous = before.split()[-1] if before.split() else ""
             previous = previous if previous[:1].isupper() else previous.lower()
             if previous.endswith(("'s", "’s")) or previous in _NOUN_BEFORE:
@@ -543,14 +565,15 @@ class ActorAttributor:
 
     def _possessive(self, s: _Sentence) -> Attribution | None:
         for m in s.mentions:
-            if m.kind in ("person", "institution", "place") and _ATTITUDE_NOUN.match(s.masked[m.end:]):
+            if m.kind in ("person", "institution", "place") and _ATTITUDE_NOUN.match(s.masked, m.end):
                 return Attribution(m.actor, m.surface, "possessive")
         return None
 
     def _passive_agent(self, s: _Sentence) -> Attribution | None:
         """'The plan tabled by Kyiv…': the agent of a passive participle."""
         for m in s.mentions:
-            if m.kind != "adjective" and m.actor != MEDIA and _PASSIVE_AGENT.search(s.masked[:m.start]):
+            if m.kind != "adjective" and m.actor != MEDIA and _PASSIVE_AGENT.search(
+                    s.masked, max(0, m.start - _LOOKBACK_CHARS), m.start):
                 return Attribution(m.actor, m.surface, "agent")
         return None
 
@@ -570,8 +593,14 @@ class ActorAttributor:
         """One attribution per sentence of an article, in order (context crosses sentences)."""
         furniture = furniture or [False] * len(texts)
         aliases = self.learn_aliases([t for t, f in zip(texts, furniture, strict=True) if not f])
-        prepared = [self._prepare(t, aliases) for t in texts]
-        local = [None if f else self._local(s) for s, f in zip(prepared, furniture, strict=True)]
+        prepared = []
+        for text in texts:
+            deadline.check()  # one sentence is bounded work (the rules are linear in its length)
+            prepared.append(self._prepare(text, aliases))
+        local = []
+        for s, f in zip(prepared, furniture, strict=True):
+            deadline.check()
+            local.append(None if f else self._local(s))
         result: list[Attribution] = []
         last: tuple[int, Attribution] | None = None
         for i, (s, found) in enumerate(zip(prepared, local, strict=True)):

@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import pysbd
 
+from stance import deadline
+
 _FURNITURE = re.compile(
     r"""^(?:
         click\ here\b.* | tap\ here\b.* | download\ (?:the|our)\ .*app.* |
@@ -40,6 +42,11 @@ _LINK_LIST_HEADER = re.compile(
 )
 _QUOTE_OPEN = "“\""
 _SENTENCE_END = re.compile(r"[.!?…]['\"’”)]*$")
+# The longest text pysbd is given at once (see _windows), and where a longer paragraph may be cut:
+# after a sentence end that follows a lower-case word ("Mr." or "U.S." do not qualify), before a
+# capital.
+_WINDOW_CHARS = 1_000
+_SAFE_CUT = re.compile(r"(?<=[a-z]{3}[.!?])[\"'’”)]*\s+(?=[“\"‘(]?[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -66,19 +73,59 @@ def _segmenter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="en", clean=False)
 
 
-def _split_paragraph(paragraph: str) -> list[str]:
-    pieces = [p.strip() for p in _segmenter().segment(paragraph)]
-    merged: list[str] = []
-    for piece in pieces:
-        if not piece:
-            continue
-        # pysbd sometimes splits `“…,” he said` or `…?” asked Lavrov` after the closing quote;
-        # the attribution belongs with its quote (LABELLING.md rule 4).
-        if merged and _continues_previous(merged[-1], piece):
-            merged[-1] = merged[-1] + "\u0000" + piece
-        else:
-            merged.append(piece)
-    return merged
+def _windows(line: str) -> list[tuple[int, int]]:
+    """Consecutive spans of ``line``, each at most _WINDOW_CHARS long, cut after a likely sentence end.
+
+    pysbd rescans its whole input once per abbreviation it meets, so its time grows with the
+    square of its input; fed bounded windows, a paragraph costs time linear in its length. Lines
+    that fit one window (every real paragraph we have seen) are segmented exactly as before.
+    """
+    windows, pos = [], 0
+    while len(line) - pos > _WINDOW_CHARS:
+        low, limit = pos + _WINDOW_CHARS // 2, pos + _WINDOW_CHARS
+        cut = None
+        for match in _SAFE_CUT.finditer(line, low, limit):
+            cut = match.end()
+        if cut is None:
+            space = max(line.rfind(" ", low, limit), line.rfind("\n", low, limit))
+            cut = space + 1 if space >= 0 else limit
+        windows.append((pos, cut))
+        pos = cut
+    windows.append((pos, len(line)))
+    return windows
+
+
+def _sentence_spans(line: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of one paragraph, as offsets into ``line``."""
+    spans: list[tuple[int, int]] = []
+    last_piece = ""
+    for w_start, w_end in _windows(line):
+        deadline.check()  # a window is at most a few milliseconds of work
+        window = line[w_start:w_end]
+        cursor = 0
+        for raw in _segmenter().segment(window):
+            piece = raw.strip()
+            if not piece:
+                continue
+            first = window.find(piece, cursor)
+            if first < 0:
+                # pysbd altered the text: the rest of the window becomes one sentence.
+                rest = window[cursor:]
+                if not rest.strip():
+                    break
+                first = cursor + len(rest) - len(rest.lstrip())
+                piece = rest.strip()
+            cursor = first + len(piece)
+            span = (w_start + first, w_start + cursor)
+            # pysbd sometimes splits `“…,” he said` or `…?” asked Lavrov` after the closing quote;
+            # the attribution belongs with its quote (LABELLING.md rule 4). Only the end of the
+            # previous sentence matters, so the test reads its last piece, not the merged text.
+            if spans and _continues_previous(last_piece, piece):
+                spans[-1] = (spans[-1][0], span[1])
+            else:
+                spans.append(span)
+            last_piece = piece
+    return spans
 
 
 def _continues_previous(previous: str, piece: str) -> bool:
@@ -117,18 +164,7 @@ def segment(text: str, masthead: str | None = None) -> list[Sentence]:
             in_link_list = in_link_list or bool(_LINK_LIST_HEADER.match(stripped))
             continue
         in_link_list = False
-        cursor = 0
-        for piece in _split_paragraph(line):
-            parts = piece.split("\u0000")
-            first = line.find(parts[0], cursor)
-            last_start = first
-            for part in parts[1:]:
-                last_start = line.find(part, last_start + 1)
-            end = last_start + len(parts[-1])
-            if first < 0 or last_start < 0:  # pysbd altered the text: fall back to the whole line
-                first, end = line.index(stripped), line.index(stripped) + len(stripped)
-            cursor = end
-            start = line_start + first
-            stop = line_start + end
+        for first, end in _sentence_spans(line):
+            start, stop = line_start + first, line_start + end
             sentences.append(Sentence(len(sentences), start, stop, text[start:stop]))
     return sentences

@@ -1,4 +1,5 @@
 import json
+import time
 
 import pytest
 
@@ -106,3 +107,26 @@ def test_the_gazetteer_is_an_editable_data_file(tmp_path):
     assert found[0].actor == "other" and found[0].surface == "Kowalski"
     with pytest.raises(ValueError, match="unknown actor"):
         Gazetteer({"actors": {"martians": {"people": ["Zork"]}}})
+
+
+def _best_time(sentence: str, repeats: int = 5) -> float:
+    # The minimum over repeats is the run least disturbed by other work on a shared machine.
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        attribute_sentences([sentence])
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@pytest.mark.parametrize("unit, tail", [
+    ("Putin's demands Zelensky's remarks ", ""),  # the possessive rule, once per mention
+    ("the thing, which said ", ""),  # a reporting verb whose subject is never found
+    (" really", " r said x"),  # a run of adverbs before a verb, never an auxiliary tail
+    ("Kyiv Minsk Moscow ", ""),  # places, each checked for being part of a longer name
+    ("“x” the ", ""),  # quotes, each checked for an attribution after it
+])
+def test_doubling_the_input_grows_time_at_most_2_5x(unit, tail):
+    small, large = ((unit * (size // len(unit) + 1))[:size] + tail for size in (40_000, 80_000))
+    _best_time(small, repeats=1)  # warm the gazetteer
+    assert _best_time(large) <= 2.5 * _best_time(small)

@@ -1,3 +1,7 @@
+import time
+
+import pytest
+
 from stance.segment import is_furniture, segment
 from tests.conftest import read_article
 
@@ -68,3 +72,36 @@ def test_is_furniture_leaves_news_sentences_alone():
 def test_empty_text_has_no_sentences():
     assert segment("") == []
     assert segment("\n \n") == []
+
+
+def _best_time(fn, arg, repeats: int = 5) -> float:
+    # The minimum over repeats is the run least disturbed by other work on a shared machine.
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn(arg)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def _repeated(unit: str, size: int) -> str:
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+@pytest.mark.parametrize("unit", [
+    "Mr. U.S. Sen. Dr. No. ",  # an abbreviation every few characters: pysbd rescans per abbreviation
+    read_article("000").replace("\n", " "),  # an article as one paragraph
+])
+def test_doubling_the_input_grows_time_at_most_2_5x(unit):
+    small, large = _repeated(unit, 25_000), _repeated(unit, 50_000)
+    _best_time(segment, small, repeats=1)  # warm pysbd's caches
+    assert _best_time(segment, large) <= 2.5 * _best_time(segment, small)
+
+
+def test_a_long_paragraph_is_cut_between_sentences():
+    text = "Kyiv asked to join the alliance. " * 200 + "Mr. U.S. Sen. Dr. No. " * 100
+    sentences = segment(text)
+    assert [s.text for s in sentences[:200]] == ["Kyiv asked to join the alliance."] * 200
+    for s in sentences:
+        assert text[s.start:s.end] == s.text and s.text
+    assert sentences[-1].end == len(text.rstrip())

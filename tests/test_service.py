@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
+import time
 
 import httpx
+import psutil
 import pytest
 
 from service.limits import (
@@ -65,7 +69,8 @@ def test_article_body_is_checked_like_a_jsonl_record():
 
 
 def test_invalid_utf8_and_json_are_400():
-    for body in (b'{"texts": ["\xff"]}', b'{"texts": [', b"[" * 100_000):
+    huge_integer = b'{"texts": [], "n": ' + b"9" * 5_000 + b"}"
+    for body in (b'{"texts": ["\xff"]}', b'{"texts": [', b"[" * 100_000, huge_integer):
         with pytest.raises(RequestRejected) as caught:
             parse_json_body(body)
         assert caught.value.status == 400
@@ -93,7 +98,10 @@ def test_serve_refuses_a_model_for_other_labels(tiny_model_dir, tmp_path, capsys
 # --- a real server ---------------------------------------------------------------------------
 
 def _started(model_dir, home, token=None):
-    server = ServiceProcess(model_dir, home, token)
+    yield from _wrapped(ServiceProcess(model_dir, home, token))
+
+
+def _wrapped(server):
     try:
         server.wait_ready(START_TIMEOUT_S)
     except ServiceNotReady as exc:
@@ -124,7 +132,8 @@ def local_classifier(tiny_model_dir):
 def _post(server, route, payload=None, **kwargs):
     if payload is not None:
         kwargs["json"] = payload
-    return httpx.post(f"{server.url}{route}", timeout=60, **kwargs)
+    kwargs.setdefault("timeout", 60)
+    return httpx.post(f"{server.url}{route}", **kwargs)
 
 
 @pytest.mark.integration
@@ -231,6 +240,8 @@ BAD_REQUESTS = [
     ("/classify", b'{"texts": ["caf\xe9"]}', 400, "UTF-8"),
     ("/classify", b'{"texts": [', 400, "JSON"),
     ("/classify", b"[" * 100_000, 400, "nested"),
+    ("/classify", b'{"texts": ["x"], "n": ' + b"9" * 5_000 + b"}", 400, "JSON"),
+    ("/track", b'{"articles": [{"text": "NATO met.", "id": ' + b"1" * 5_000 + b"}]}", 400, "JSON"),
     ("/score_article", {"id": "no-text"}, 422, "text"),
     ("/score_article", {"text": 42}, 422, "text"),
     ("/score_article", {"text": "   "}, 422, "text"),
@@ -281,15 +292,13 @@ def test_server_keeps_serving_after_bad_input(server):
 
 
 def _batch_histogram(server) -> tuple[float, float]:
-    """(batches run, batches that held a single request) for /classify, from /metrics."""
+    """(model calls of /classify, calls that held a single text), from /metrics."""
     text = httpx.get(f"{server.url}/metrics", timeout=10).text
 
-    def total(prefix: str) -> float:
-        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith(prefix) and 'method_name="classify"' in line)
+    def value(prefix: str) -> float:
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix))
 
-    return (total("bentoml_service_adaptive_batch_size_count{"),
-            total('bentoml_service_adaptive_batch_size_bucket{le="1.0",'))
+    return value("stance_classify_batch_texts_count"), value('stance_classify_batch_texts_bucket{le="1.0"}')
 
 
 @pytest.mark.integration
@@ -344,3 +353,104 @@ def test_bentoml_client_call_from_the_readme_works(token_server):
     assert results[0]["label"] in LABELS
     assert article["summary"]["status"] == "scored"
     assert [s["sentence_index"] for s in article["sentences"]] == [0, 1]
+
+
+# --- isolation: article work never starves /classify, and stops at its deadline ------------------
+
+WORST_ARTICLE = ("Mr. U.S. Sen. Dr. No. " * 10_000)[:MAX_ARTICLE_CHARS - 1_000]
+
+
+def _in_background(fn):
+    done = {}
+    thread = threading.Thread(target=lambda: done.setdefault("result", fn()), daemon=True)
+    thread.start()
+    return thread, done
+
+
+@pytest.mark.integration
+def test_classify_stays_fast_while_a_worst_case_article_is_scored(server):
+    article, _ = _in_background(lambda: _post(server, "/score_article", {"text": WORST_ARTICLE}, timeout=180))
+    time.sleep(1.5)  # segmentation has started
+    latencies = []
+    for i in range(50):
+        started = time.perf_counter()
+        response = _post(server, "/classify", {"texts": [f"Sentence {i}: Kyiv wants to join NATO."]})
+        latencies.append(time.perf_counter() - started)
+        assert response.status_code == 200
+    assert article.is_alive(), "the article finished first: nothing was measured under load"
+    p99 = sorted(latencies)[int(0.99 * len(latencies))]
+    print(f"/classify p99 with a worst-case article in flight: {p99 * 1000:.0f} ms")
+    assert p99 < 1.0
+    article.join(180)
+
+
+@pytest.fixture(scope="module")
+def short_deadline_server(tiny_model_dir, tmp_path_factory):
+    server = ServiceProcess(tiny_model_dir, tmp_path_factory.mktemp("bentoml"),
+                            extra_env={"STANCE_ARTICLE_DEADLINE_S": "3"})
+    yield from _wrapped(server)
+
+
+def _server_cpu_seconds(server) -> float:
+    root = psutil.Process(server.process.pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+@pytest.mark.integration
+def test_an_article_past_its_deadline_gets_504_and_stops_using_cpu(short_deadline_server):
+    server = short_deadline_server
+    started = time.perf_counter()
+    response = _post(server, "/score_article", {"text": WORST_ARTICLE}, timeout=60)
+    assert response.status_code == 504, response.text
+    assert "deadline" in response.json()["error"]
+    assert time.perf_counter() - started < 10
+    time.sleep(1)  # the work stops at its next check
+    before = _server_cpu_seconds(server)
+    time.sleep(2)
+    assert _server_cpu_seconds(server) - before < 0.5
+    assert _post(server, "/classify", {"texts": ["NATO met."]}).status_code == 200
+
+
+@pytest.mark.integration
+def test_random_paths_leave_metrics_small_and_are_counted_after_routing(token_server):
+    # Unauthenticated requests to paths that do not exist: each once a new label value.
+    async def scan():
+        limits = httpx.Limits(max_connections=32)
+        async with httpx.AsyncClient(base_url=token_server.url, timeout=60, limits=limits) as client:
+            semaphore = asyncio.Semaphore(32)
+
+            async def one(i):
+                async with semaphore:
+                    return (await client.get(f"/probe-{i}-{os.urandom(4).hex()}")).status_code
+
+            return await asyncio.gather(*(one(i) for i in range(10_000)))
+
+    statuses = asyncio.run(scan())
+    assert set(statuses) == {401}
+    text = httpx.get(f"{token_server.url}/metrics", timeout=30).text
+    print(f"/metrics after 10,000 random paths: {len(text.encode())} bytes")
+    assert len(text.encode()) < 200_000
+    assert "probe-" not in text
+    unmatched = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                    if line.startswith("stance_http_requests_total{") and 'route="unmatched"' in line)
+    assert unmatched >= 10_000
+    rejected = [line for line in text.splitlines()
+                if line.startswith('stance_requests_rejected_total{reason="unauthorized"}')]
+    assert rejected and float(rejected[0].rsplit(" ", 1)[1]) >= 10_000
+
+
+@pytest.mark.integration
+def test_metrics_count_sentences_per_label_and_model_latency(server):
+    assert _post(server, "/classify", {"texts": ["NATO met.", "Kyiv wants to join."]}).status_code == 200
+    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    classified = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                     if line.startswith("stance_sentences_classified_total{")
+                     and 'endpoint="classify"' in line)
+    assert classified >= 2
+    assert re.search(r'^stance_model_seconds_count\{endpoint="classify"\} [1-9]', text, re.MULTILINE)
+    assert "stance_article_queue_depth 0.0" in text
