@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from stance.articles import Article, Skipped
-from stance.labels import LABELS, NEUTRAL, STANCES
+from stance.labels import LABELS, NEUTRAL, STANCES, column
 from stance.segment import segment
 
 EVIDENCE_PER_ARTICLE = 3
@@ -34,7 +34,7 @@ class ScoredSentence:
     furniture: bool
 
     def to_row(self) -> dict:
-        """Flat row for JSONL/CSV/Parquet: one ``p_<label>`` column per label."""
+        """Flat row for JSONL/CSV/Parquet: one ``p_<label>`` column per label (``p_pro_membership``)."""
         row = {
             "article_id": self.article_id,
             "sentence_index": self.index,
@@ -44,7 +44,7 @@ class ScoredSentence:
             "label": self.label,
             "confidence": round(self.confidence, 6),
         }
-        row.update({f"p_{label}": round(self.probabilities[label], 6) for label in LABELS})
+        row.update({f"p_{column(label)}": round(self.probabilities[label], 6) for label in LABELS})
         row["furniture"] = self.furniture
         return row
 
@@ -81,7 +81,7 @@ def summarise(result: ArticleResult) -> dict:
         "status": "scored" if result.ok else "skipped",
         "reason": result.skipped.reason if result.skipped else None,
         "sentences": 0,
-        **{label: 0 for label in LABELS},
+        **{column(label): 0 for label in LABELS},
         "dominant_stance": None,
         "dominant_share": None,
         "dominant_confidence": None,
@@ -92,7 +92,7 @@ def summarise(result: ArticleResult) -> dict:
     content = [s for s in result.sentences if not s.furniture]
     row["sentences"] = len(content)
     counts = Counter(s.label for s in content)
-    row.update({label: counts.get(label, 0) for label in LABELS})
+    row.update({column(label): counts.get(label, 0) for label in LABELS})
     stance_sentences = [s for s in content if s.label in STANCES]
     if not stance_sentences:
         row.update(dominant_stance=NEUTRAL, dominant_share=1.0 if content else 0.0,

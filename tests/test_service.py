@@ -186,8 +186,8 @@ def test_track_gives_the_cli_table_per_period_and_actor(server, local_classifier
     assert {r["period"] for r in rows} == {"2022-03", "2024-12"}
     assert {"ukraine", "russia"} <= {r["actor"] for r in rows}
     expected = track(local_classifier, articles, "month").table(True)
-    key = [(r["period"], r["actor"], r["sentences"], r["pro-membership"], r["conceding"]) for r in rows]
-    assert key == [(r["period"], r["actor"], r["sentences"], r["pro-membership"], r["conceding"])
+    key = [(r["period"], r["actor"], r["sentences"], r["pro_membership"], r["conceding"]) for r in rows]
+    assert key == [(r["period"], r["actor"], r["sentences"], r["pro_membership"], r["conceding"])
                    for r in expected]
     undated = _post(server, "/track", {"articles": [{"text": "Kyiv wants to join NATO."}]}).json()
     assert [(r["period"], r["actor"], r["articles"]) for r in undated] == [("undated", "all", 1)]
