@@ -215,7 +215,9 @@ def test_model_endpoint_describes_the_loaded_model(server, tiny_model_dir):
 def test_health_metrics_and_docs_are_served(server):
     for path in ("/livez", "/readyz", "/metrics", "/", "/docs.json"):
         assert httpx.get(f"{server.url}{path}", timeout=10).status_code == 200, path
-    assert "# TYPE" in httpx.get(f"{server.url}/metrics", timeout=10).text
+    metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
+    assert "# TYPE" in metrics
+    assert 'service_version="not available"' not in metrics and "service_version=" in metrics
     paths = httpx.get(f"{server.url}/docs.json", timeout=10).json()["paths"]
     assert {"/classify", "/score_article"} <= set(paths)
 
