@@ -1,22 +1,39 @@
-"""The `stance` command: dataset build, train, eval, score, track, serve."""
+# PYTHON_ARGCOMPLETE_OK
+"""The `stance` command: dataset build, train, eval, score, track, network, serve.
+
+Exit status: 0 done; 1 nothing could be scored (every input skipped); 2 usage error (a bad flag,
+a missing or unreadable input file, an output that cannot be written as asked); 3 model problem
+(no trained model, an incomplete one, one for other labels); 130 interrupted (Ctrl-C), after
+finishing the rows already written.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
+EXIT_OK = 0
 EXIT_NOTHING_SCORED = 1
 EXIT_USAGE = 2
+EXIT_MODEL = 3
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A mistake in the command line or its files: reported in one line, exit status 2."""
 
 
 def _cmd_dataset_build(args) -> int:
-    from stance import dataset
+    from stance import dataset, locate
 
-    splits = dataset.build(Path(args.seeds))
-    paths = dataset.write(splits, Path(args.seeds) / "dataset" if args.out is None else Path(args.out))
+    seeds = locate.seeds_dir(args.seeds)
+    _require_seeds(seeds)
+    splits = dataset.build(seeds)
+    paths = dataset.write(splits, seeds / "dataset" if args.out is None else Path(args.out))
     texts = [r["text"] for r in dataset.content_rows(r for name in dataset.SPLITS for r in splits[name])]
     duplicates = dataset.near_duplicates(texts)
     for name in dataset.SPLITS:
@@ -30,16 +47,43 @@ def _cmd_dataset_build(args) -> int:
     return 0
 
 
-def _cmd_train(args) -> int:
-    from stance.train import TrainingConfig, compare_saved, report_text, train
+def _require_seeds(seeds: Path) -> None:
+    from stance import locate
 
+    if not (seeds / "labels.jsonl").is_file():
+        raise UsageError(f"no seed data at {seeds} (seeds/labels.jsonl, articles/, authored/): run "
+                         f"from a checkout of the repository, or pass --seeds DIR or set "
+                         f"${locate.SEEDS_ENV}")
+
+
+def _training_config(args):
+    from stance import locate
+    from stance.train import TrainingConfig
+
+    # In a checkout the config's defaults already point at its seeds/ and models/.
+    checkout = locate.is_checkout()
+    seeds = args.seeds or os.environ.get(locate.SEEDS_ENV) or (None if checkout else str(locate.seeds_dir()))
+    output = args.output_dir or (None if checkout else str(locate.models_root()))
     overrides = {"name": args.name, "device": args.device, "epochs": args.epochs,
-                 "seed": args.seed, "limit_per_label": args.limit_per_label,
-                 "output_dir": args.output_dir, "compare": True if args.compare else None}
-    if args.config:
-        config = TrainingConfig.from_file(args.config, **overrides)
-    else:
-        config = TrainingConfig(**{k: v for k, v in overrides.items() if v is not None})
+                 "seed": args.seed, "limit_per_label": args.limit_per_label, "seeds_dir": seeds,
+                 "output_dir": output, "compare": True if args.compare else None}
+    if not args.config:
+        return TrainingConfig(**{k: v for k, v in overrides.items() if v is not None})
+    if not Path(args.config).is_file():
+        raise UsageError(f"{args.config}: no such configuration file (see training/config.json)")
+    try:
+        return TrainingConfig.from_file(args.config, **overrides)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{args.config}: not valid JSON: {exc.msg} (line {exc.lineno})") from exc
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{args.config}: {exc}") from exc
+
+
+def _cmd_train(args) -> int:
+    from stance.train import compare_saved, report_text, train
+
+    config = _training_config(args)
+    _require_seeds(Path(config.seeds_dir))
     if args.compare_only:
         from stance.card import comparison_table
 
@@ -53,39 +97,49 @@ def _cmd_train(args) -> int:
 def _read_eval_rows(path: str) -> list[dict]:
     from stance.labels import LABELS
 
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise UsageError(f"{path}: no such file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read it: {exc}") from exc
     rows = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SystemExit(f"{path}:{number}: malformed JSON: {exc.msg}") from exc
+        except ValueError as exc:
+            raise UsageError(f"{path}:{number}: malformed JSON: {getattr(exc, 'msg', exc)}") from exc
         if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-            raise SystemExit(f"{path}:{number}: each row needs a string field 'text'")
+            raise UsageError(f"{path}:{number}: each row needs a string field 'text'")
         if row.get("label") not in LABELS:
-            raise SystemExit(f"{path}:{number}: label {row.get('label')!r} is not one of "
+            raise UsageError(f"{path}:{number}: label {row.get('label')!r} is not one of "
                              f"{', '.join(LABELS)}")
         rows.append(row)
     if not rows:
-        raise SystemExit(f"{path}: no rows to evaluate")
+        raise UsageError(f"{path}: no rows to evaluate")
     return rows
 
 
 def _cmd_eval(args) -> int:
+    from stance import leakage
     from stance.labels import LABELS
     from stance.metrics import evaluate, format_metrics
-    from stance.model import StanceClassifier
 
     rows = _read_eval_rows(args.data)
-    classifier = StanceClassifier.load(args.model, device=args.device, backend=args.backend)
+    classifier = _load_classifier(args)
+    texts = [r["text"] for r in rows]
     # Rows may carry the sentence read before them ("context"), as the dataset splits do.
-    probs = classifier.predict_proba([r["text"] for r in rows],
-                                     contexts=[str(r.get("context") or "") for r in rows])
+    probs = classifier.predict_proba(texts, contexts=[str(r.get("context") or "") for r in rows])
     predicted = [LABELS[i] for i in probs.argmax(axis=1)]
     metrics = evaluate([r["label"] for r in rows], predicted, probabilities=probs)
     metrics["model"] = classifier.name
     metrics["backend"] = classifier.backend
+    metrics["seen_by_model"] = leakage.seen_rows(texts, classifier.info)
+    seen = leakage.warning(metrics["seen_by_model"], len(rows))
+    if seen:
+        print(f"warning: {seen}", file=sys.stderr)
     if args.json:
         print(json.dumps(metrics))
     else:
@@ -100,42 +154,95 @@ def _progress(total_hint: str):
     return tqdm(desc=total_hint, unit="article", file=sys.stderr, disable=None)
 
 
+def _load_classifier(args):
+    """The model ``--model``, ``$STANCE_MODEL_DIR`` or the default names, with a hint when untrained."""
+    from stance import locate
+    from stance.model import ModelError, StanceClassifier
+
+    path = locate.model_dir(args.model)
+    reason = locate.untrained_reason(path)
+    if reason:
+        raise ModelError(reason)
+    return StanceClassifier.load(path, device=args.device, backend=args.backend)
+
+
+def _announced(items, done: set[str] | None = None):
+    """Inputs on their way to scoring: warnings printed, those finished by an earlier run dropped."""
+    from stance.articles import Article
+
+    for item in items:
+        if done and item.id in done:
+            continue
+        for warning in getattr(item, "warnings", ()) if isinstance(item, Article) else ():
+            print(f"warning: {item.id}: {warning}", file=sys.stderr)
+        yield item
+
+
+def _summary_row(result) -> dict:
+    """The summary row with the input it came from (ids alone can repeat across directories)."""
+    row = result.summary()
+    path = result.article.path if result.article else result.skipped.id
+    return {"article_id": row.pop("article_id"), "path": path, **row}
+
+
 def _cmd_score(args) -> int:
+    from stance import resume
     from stance.articles import read_inputs
-    from stance.model import StanceClassifier
-    from stance.output import infer_format, write_rows
+    from stance.output import RowWriter, check_destination, infer_format
     from stance.scoring import score_articles
 
     fmt = infer_format(args.output, args.format)
-    classifier = StanceClassifier.load(args.model, device=args.device, backend=args.backend)
-    sentence_rows, summaries, scored = [], [], 0
-    with _progress("scoring") as bar:
-        for result in score_articles(classifier, read_inputs(args.paths), progress=bar,
-                                     min_confidence=args.min_confidence):
-            summaries.append(result.summary())
-            if result.ok:
-                scored += 1
-                sentence_rows += [s.to_row() for s in result.sentences]
-            else:
-                print(f"skipped {result.id}: {result.skipped.reason}", file=sys.stderr)
-    write_rows(sentence_rows, args.output, fmt)
-    if args.summary:
-        write_rows(summaries, args.summary, infer_format(args.summary, None))
-    skipped = len(summaries) - scored
-    print(f"scored {scored} article(s), {len(sentence_rows)} sentences; skipped {skipped}",
-          file=sys.stderr)
-    return 0 if scored else EXIT_NOTHING_SCORED
+    check_destination(args.output, fmt)
+    summary_fmt = infer_format(args.summary, None) if args.summary else None
+    if args.resume and args.output in (None, "-"):
+        raise UsageError("--resume needs -o FILE: it continues the rows already in that file")
+    if args.resume and "parquet" in (fmt, summary_fmt):
+        raise UsageError("--resume needs JSONL or CSV output: a Parquet file cannot be appended to")
+    classifier = _load_classifier(args)
+    done = resume.completed(args.output, fmt, args.summary, summary_fmt) if args.resume else set()
+    if done:
+        print(f"resuming: {len(done)} input(s) already in {args.output}", file=sys.stderr)
+    scored = sentences = skipped = 0
+    rows = RowWriter(args.output, fmt, append=args.resume)
+    summaries = RowWriter(args.summary, summary_fmt, append=args.resume) if args.summary else None
+    try:
+        with _progress("scoring") as bar:
+            items = _announced(read_inputs(args.paths), done)
+            for result in score_articles(classifier, items, progress=bar,
+                                         min_confidence=args.min_confidence):
+                if result.ok:
+                    scored += 1
+                    sentences += len(result.sentences)
+                    rows.write(s.to_row() for s in result.sentences)
+                else:
+                    skipped += 1
+                    print(f"skipped {result.id}: {result.skipped.reason}", file=sys.stderr)
+                # After the article's rows: a summary row means its rows are all written.
+                if summaries is not None:
+                    summaries.write([_summary_row(result)])
+    except KeyboardInterrupt:
+        where = f" in {args.output}" if args.output not in (None, "-") else ""
+        print(f"interrupted: {scored} article(s) scored, their rows complete{where}"
+              f"{'; rerun with --resume to finish' if where else ''}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        rows.close()
+        if summaries is not None:
+            summaries.close()
+    print(f"scored {scored} article(s), {sentences} sentences; skipped {skipped}"
+          f"{f'; {len(done)} done before' if done else ''}", file=sys.stderr)
+    return EXIT_OK if scored or done else EXIT_NOTHING_SCORED
 
 
 def _cmd_export_fast(args) -> int:
+    from stance import locate
     from stance.fast import add_to_model_dir
-    from stance.model import default_model_dir
 
-    model = Path(args.model) if args.model else default_model_dir()
-    record = add_to_model_dir(model, Path(args.seeds))
+    model = locate.model_dir(args.model)
+    record = add_to_model_dir(model, locate.seeds_dir(args.seeds))
     if "error" in record:
         print(f"error: no int8 model for {model}: {record['error']}", file=sys.stderr)
-        return 1
+        return EXIT_MODEL
     print(json.dumps(record, indent=2))
     return 0
 
@@ -144,21 +251,23 @@ SERVICE = "service.service:StanceService"
 
 
 def _cmd_serve(args) -> int:
-    import os
+    from stance import locate
+    from stance.model import ModelError, check_model_dir
 
-    from stance.model import check_model_dir, default_model_dir
-
-    model = Path(args.model or os.environ.get("STANCE_MODEL_DIR") or default_model_dir()).resolve()
+    model = locate.model_dir(args.model).resolve()
+    reason = locate.untrained_reason(model)
+    if reason:
+        raise ModelError(reason)
     # The service checks again on import; checking here gives a one-line error instead of a traceback.
     check_model_dir(model)
-    env = {**os.environ, "STANCE_MODEL_DIR": str(model)}
+    env = {**os.environ, locate.MODEL_ENV: str(model)}
     for name, value in (("BENTOML_DO_NOT_TRACK", "True"), ("HF_HUB_OFFLINE", "1"),
                         ("TRANSFORMERS_OFFLINE", "1")):
         env.setdefault(name, value)
-    root = Path(__file__).resolve().parent.parent
+    root = locate.CHECKOUT
     if not (root / "service" / "service.py").is_file():
-        raise SystemExit(f"error: {root}/service/service.py not found: `stance serve` runs from a "
-                         "checkout installed with `pip install -e .` (or `make serve`)")
+        raise UsageError(f"{root}/service/service.py not found: `stance serve` runs from a checkout "
+                         "installed with `pip install -e .` (or `make serve`)")
     command = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", args.host,
                "--port", str(args.port), "--working-dir", str(root)]
     print(f"serving {model.name} on http://{args.host}:{args.port} (Ctrl-C stops)", file=sys.stderr)
@@ -171,12 +280,11 @@ def _cmd_serve(args) -> int:
 
 def _tracked(args):
     from stance.articles import read_inputs
-    from stance.model import StanceClassifier
     from stance.tracking import track
 
-    classifier = StanceClassifier.load(args.model, device=args.device)
+    classifier = _load_classifier(args)
     with _progress("tracking") as bar:
-        tracking = track(classifier, read_inputs(args.paths), by=args.by, progress=bar,
+        tracking = track(classifier, _announced(read_inputs(args.paths)), by=args.by, progress=bar,
                          min_confidence=getattr(args, "min_confidence", None))
     for skipped in tracking.skipped:
         print(f"skipped {skipped.id}: {skipped.reason}", file=sys.stderr)
@@ -188,19 +296,20 @@ def _tracked(args):
 
 
 def _cmd_track(args) -> int:
-    from stance.output import infer_format, write_rows
+    from stance.output import check_destination, infer_format, write_rows
 
+    table_fmt = infer_format(args.output, args.format, "csv")
+    check_destination(args.output, table_fmt)
+    sentences_fmt = infer_format(args.sentences, None) if args.sentences else None
+    check_destination(args.sentences, sentences_fmt)
     tracking = _tracked(args)
     if not tracking.articles:
         print("nothing scored: no table written", file=sys.stderr)
         return EXIT_NOTHING_SCORED
-    for path in (args.output, args.sentences):
-        if path and path != "-":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_rows(tracking.table(args.by_actor), args.output, infer_format(args.output, args.format, "csv"))
+    write_rows(tracking.table(args.by_actor), args.output, table_fmt)
     if args.sentences:
         write_rows([s.to_row() for s in tracking.sentences + tracking.uncertain], args.sentences,
-                   infer_format(args.sentences, None))
+                   sentences_fmt)
     if args.plot or args.html:
         from stance import report
 
@@ -213,20 +322,31 @@ def _cmd_track(args) -> int:
     return 0
 
 
+PERIOD_EXAMPLES = {"day": "2022-03-15", "week": "2022-W11", "month": "2022-03", "quarter": "2022-Q1",
+                   "year": "2022"}
+
+
 def _cmd_network(args) -> int:
     from stance.network import edge_rows, stance_graph, write_edges_csv, write_graphml
+    from stance.tracking import UNDATED, period_of, period_sort_key
 
     if args.period and not args.by:
-        print("error: --period needs --by (the period unit)", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError("--period needs --by (the period unit)")
     if not (args.graphml or args.edges):
-        print("error: pass --graphml FILE and/or --edges FILE", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError("pass --graphml FILE and/or --edges FILE")
+    if args.period and args.period != UNDATED and args.period != period_of(
+            _period_start(args.period), args.by):
+        raise UsageError(f"--period {args.period!r} is not a {args.by}: write it as "
+                         f"{PERIOD_EXAMPLES[args.by]} (or {UNDATED})")
     per_period = args.by is not None and not args.period
     args.by = args.by or "year"  # any unit: without --by the network ignores periods
     tracking = _tracked(args)
     if not tracking.articles:
         return EXIT_NOTHING_SCORED
+    if args.period and not any(s.period == args.period for s in tracking.sentences):
+        periods = sorted({s.period for s in tracking.sentences}, key=period_sort_key)
+        print(f"warning: no sentences in period {args.period}; the periods found are: "
+              f"{', '.join(periods) or 'none'}", file=sys.stderr)
     if args.graphml:
         graph = stance_graph(tracking.sentences, args.period, per_period, args.include_neutral)
         print(f"wrote {write_graphml(graph, args.graphml)} ({graph.number_of_nodes()} nodes, "
@@ -237,131 +357,207 @@ def _cmd_network(args) -> int:
     return 0
 
 
+def _period_start(period: str) -> str | None:
+    """The first day of an ISO period as ``period_of`` writes it, None when it is not one."""
+    import datetime as dt
+    import re
+
+    for pattern, start in ((r"(\d{4})-(\d{2})-(\d{2})", lambda y, m, d: dt.date(y, m, d)),
+                           (r"(\d{4})-W(\d{2})", lambda y, w: dt.date.fromisocalendar(y, w, 1)),
+                           (r"(\d{4})-Q([1-4])", lambda y, q: dt.date(y, 3 * q - 2, 1)),
+                           (r"(\d{4})-(\d{2})", lambda y, m: dt.date(y, m, 1)),
+                           (r"(\d{4})", lambda y: dt.date(y, 1, 1))):
+        match = re.fullmatch(pattern, period)
+        if match:
+            try:
+                return start(*map(int, match.groups())).isoformat()
+            except ValueError:
+                return None
+    return None
+
+
+def _probability(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, got {value!r}")
+    return number
+
+
+def _add_min_confidence(parser) -> None:
+    parser.add_argument("--min-confidence", type=_probability, default=None, metavar="P",
+                        help="sentences whose calibrated confidence is below P are kept, marked "
+                             "uncertain, and left out of summaries and timelines")
+
+
+def _add_common(parser, model: bool = True) -> None:
+    """Options every subcommand takes; ``-v`` is accepted after the subcommand as well as before."""
+    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log progress to stderr")
+    if not model:
+        return
+    parser.add_argument("--model", default=None, metavar="DIR",
+                        help="model directory (default: $STANCE_MODEL_DIR, else models/minilm-stance)")
+    parser.add_argument("--device", default="auto",
+                        help="auto (default: CUDA when available, else CPU), cpu, cuda, cuda:1 …")
+    parser.add_argument("--backend", choices=("auto", "torch", "onnx-int8"), default="auto",
+                        help="auto (default): the int8 model on CPU when it is within 0.01 macro-F1 "
+                             "of fp32, else torch")
+
+
+INPUTS_HELP = ".txt/.md file, directory, .jsonl of articles, or - (stdin)"
+
+
 def _add_tracking_parsers(sub) -> None:
+    from stance.output import FORMAT_CHOICES
     from stance.tracking import PERIODS
 
     tk = sub.add_parser("track", help="stance shares per period (and actor) over time")
-    tk.add_argument("paths", nargs="+", help=".txt/.md file, directory, .jsonl of articles, or -")
+    tk.add_argument("paths", nargs="+", help=INPUTS_HELP)
     tk.add_argument("--by", choices=PERIODS, default="month", help="period unit (default month)")
     tk.add_argument("--by-actor", action="store_true", help="one row per period and actor")
     tk.add_argument("-o", "--output", default=None, help="the table (default CSV on stdout)")
-    tk.add_argument("--format", choices=("jsonl", "csv", "parquet"), default=None)
+    tk.add_argument("--format", choices=FORMAT_CHOICES, default=None,
+                    help="table format (default: from the -o extension, else csv)")
     tk.add_argument("--plot", default=None, help="PNG of stance shares per period and actor")
     tk.add_argument("--html", default=None, help="self-contained HTML page with evidence")
-    tk.add_argument("--sentences", default=None, help="sentence rows with actor (.jsonl or .csv)")
-    tk.add_argument("--model", default=None)
-    tk.add_argument("--device", default="auto")
-    _add_min_confidence_argument(tk)
+    tk.add_argument("--sentences", default=None,
+                    help="sentence rows with actor (.jsonl, .csv or .parquet)")
+    _add_min_confidence(tk)
+    _add_common(tk)
     tk.set_defaults(func=_cmd_track)
 
     nw = sub.add_parser("network", help="actor × stance network as GraphML and a CSV edge list")
-    nw.add_argument("paths", nargs="+", help=".txt/.md file, directory, .jsonl of articles, or -")
+    nw.add_argument("paths", nargs="+", help=INPUTS_HELP)
     nw.add_argument("--graphml", default=None, help="GraphML file (Gephi, visone, networkx)")
     nw.add_argument("--edges", default=None, help="CSV edge list: source,target,weight,period")
     nw.add_argument("--by", choices=PERIODS, default=None,
                     help="split weights by period (w_<period> edge attributes, CSV rows per period)")
     nw.add_argument("--period", default=None, help="only this window, e.g. 2022-03 with --by month")
     nw.add_argument("--include-neutral", action="store_true", help="add edges to 'neutral'")
-    nw.add_argument("--model", default=None)
-    nw.add_argument("--device", default="auto")
+    _add_common(nw)
     nw.set_defaults(func=_cmd_network)
 
 
-def _probability(value: str) -> float:
-    number = float(value)
-    if not 0.0 <= number <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
-    return number
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
-
-def _add_min_confidence_argument(parser) -> None:
-    parser.add_argument("--min-confidence", type=_probability, default=None, metavar="P",
-                        help="sentences whose calibrated confidence is below P are kept, marked "
-                             "uncertain, and left out of summaries and timelines")
-
-
-def _add_backend_argument(parser) -> None:
-    parser.add_argument("--backend", choices=("auto", "torch", "onnx-int8"), default="auto",
-                        help="auto (default): the int8 model on CPU when it is within 0.01 macro-F1 "
-                             "of fp32, else torch")
+    try:
+        return version("stance")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="stance", description=__doc__)
+    from stance.output import FORMAT_CHOICES
+
+    parser = argparse.ArgumentParser(
+        prog="stance", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument("--version", action="version", version=f"stance {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     ds = sub.add_parser("dataset", help="build the labelled dataset")
     ds_sub = ds.add_subparsers(dest="dataset_command", required=True)
     build = ds_sub.add_parser("build", help="regenerate seeds/dataset/ from articles + labels")
-    build.add_argument("--seeds", default=str(Path(__file__).resolve().parent.parent / "seeds"))
+    build.add_argument("--seeds", default=None,
+                       help="seed directory (default: $STANCE_SEEDS_DIR, else the checkout's seeds/)")
     build.add_argument("--out", default=None, help="output directory (default SEEDS/dataset)")
+    _add_common(build, model=False)
     build.set_defaults(func=_cmd_dataset_build)
 
     tr = sub.add_parser("train", help="train a model into models/<name>/")
     tr.add_argument("--config", default=None, help="JSON file of TrainingConfig fields")
-    tr.add_argument("--name", default=None)
+    tr.add_argument("--name", default=None, help="model name: the directory under models/")
     tr.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:1 …")
     tr.add_argument("--epochs", type=int, default=None)
     tr.add_argument("--seed", type=int, default=None)
     tr.add_argument("--limit-per-label", type=int, default=None, help="smoke runs")
-    tr.add_argument("--output-dir", default=None)
+    tr.add_argument("--seeds", default=None,
+                    help="seed directory (default: $STANCE_SEEDS_DIR, else the checkout's seeds/)")
+    tr.add_argument("--output-dir", default=None, help="where models/<name>/ goes (default models/)")
     tr.add_argument("--compare", action="store_true",
-                    help="also fit the baselines and run leave-one-article-out (slow)")
+                    help="also fit and compare every approach of the training report (slow)")
     tr.add_argument("--compare-only", action="store_true",
                     help="the comparison report for the already trained model (no retraining)")
+    _add_common(tr, model=False)
     tr.set_defaults(func=_cmd_train)
 
     ev = sub.add_parser("eval", help="evaluate a model on labelled JSONL rows")
     ev.add_argument("--data", required=True, help='JSONL rows {"text": ..., "label": ...}')
-    ev.add_argument("--model", default=None, help="model directory (default: the default model)")
-    ev.add_argument("--device", default="auto")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
-    _add_backend_argument(ev)
+    _add_common(ev)
     ev.set_defaults(func=_cmd_eval)
 
     sc = sub.add_parser("score", help="label every sentence of articles")
-    sc.add_argument("paths", nargs="+", help=".txt/.md file, directory, .jsonl of articles, or -")
-    sc.add_argument("-o", "--output", default=None, help="sentence rows (default stdout)")
-    sc.add_argument("--format", choices=("jsonl", "csv", "parquet"), default=None)
-    sc.add_argument("--summary", default=None, help="one row per article (.jsonl or .csv)")
-    sc.add_argument("--model", default=None)
-    sc.add_argument("--device", default="auto")
-    _add_backend_argument(sc)
-    _add_min_confidence_argument(sc)
+    sc.add_argument("paths", nargs="+", help=INPUTS_HELP)
+    sc.add_argument("-o", "--output", default=None, help="sentence rows (default JSONL on stdout)")
+    sc.add_argument("--format", choices=FORMAT_CHOICES, default=None,
+                    help="sentence row format (default: from the -o extension, else jsonl)")
+    sc.add_argument("--summary", default=None, help="one row per article (.jsonl, .csv or .parquet)")
+    sc.add_argument("--resume", action="store_true",
+                    help="continue an interrupted run: keep the complete rows in -o (and --summary), "
+                         "score only the inputs not there yet")
+    _add_min_confidence(sc)
+    _add_common(sc)
     sc.set_defaults(func=_cmd_score)
 
     ex = sub.add_parser("export-fast", help="add the int8 ONNX model (fast CPU path) to a model dir")
-    ex.add_argument("--model", default=None, help="model directory (default: the default model)")
-    ex.add_argument("--seeds", default=str(Path(__file__).resolve().parent.parent / "seeds"),
-                    help="seed directory whose authored test split checks the int8 model")
+    ex.add_argument("--model", default=None, metavar="DIR",
+                    help="model directory (default: $STANCE_MODEL_DIR, else models/minilm-stance)")
+    ex.add_argument("--seeds", default=None,
+                    help="seed directory whose validation splits check the int8 model")
+    _add_common(ex, model=False)
     ex.set_defaults(func=_cmd_export_fast)
 
     sv = sub.add_parser("serve", help="run the HTTP service (BentoML) in the foreground")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=3000)
-    sv.add_argument("--model", default=None,
+    sv.add_argument("--model", default=None, metavar="DIR",
                     help="model directory (default: $STANCE_MODEL_DIR, else the default model)")
+    _add_common(sv, model=False)
     sv.set_defaults(func=_cmd_serve)
     _add_tracking_parsers(sub)
     return parser
 
 
+def _quiet_stdout() -> None:
+    """After the reader of a pipe left (``| head``): later writes and the exit flush go nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    try:
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
+    except ImportError:  # completion is a convenience; the command works without it
+        pass
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose or args.command == "train"
                         else logging.WARNING, format="%(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     from stance.model import ModelError
+    from stance.output import OutputError
 
     try:
         return args.func(args)
-    except ModelError as exc:
+    except (UsageError, OutputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_MODEL
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
-        return 0
+        _quiet_stdout()
+        return EXIT_OK
 
 
 if __name__ == "__main__":

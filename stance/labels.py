@@ -12,6 +12,17 @@ STANCES: tuple[str, ...] = tuple(label for label in LABELS if label != NEUTRAL)
 # The SemEval-2016 style F1avg averages the two polar classes only.
 POLAR: tuple[str, str] = ("pro-membership", "opposing")
 
+
+
+def column(label: str) -> str:
+    """The column name for a label: ``pro-membership`` → ``pro_membership``.
+
+    Labels keep their hyphen as values; column names are identifiers, so pandas attribute access,
+    SQL and Parquet tools take them unquoted.
+    """
+    return label.replace("-", "_")
+
+
 ACTORS: tuple[str, ...] = ("ukraine", "russia", "nato", "other", "none")
 
 

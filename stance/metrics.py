@@ -37,6 +37,10 @@ def evaluate(
     # `opposing` sentence is not scored on a class it cannot contain.
     present = [label for label in labels if per_class[label]["support"] > 0]
     macro = float(np.mean([per_class[label]["f1"] for label in present]))
+    # F1avg follows the same rule, so the two never disagree about what an absent class is worth;
+    # None when neither polar class is in the gold labels.
+    polar = [label for label in POLAR if label in present]
+    f1avg = float(np.mean([per_class[label]["f1"] for label in polar])) if polar else None
     calibration = {}
     if probabilities is not None:
         from stance.calibration import expected_calibration_error, reliability
@@ -52,7 +56,8 @@ def evaluate(
         "accuracy": float(np.mean(np.asarray(y_true) == np.asarray(y_pred))),
         "macro_f1": macro,
         "macro_f1_ci95": _bootstrap_macro_f1(y_true, y_pred, present, bootstrap, seed),
-        "f1avg_pro_opposing": float(np.mean([per_class[label]["f1"] for label in POLAR])),
+        "f1avg_pro_opposing": f1avg,
+        "absent_labels": [label for label in labels if label not in present],
         "per_class": per_class,
         "labels": labels,
         "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
@@ -81,13 +86,18 @@ def format_metrics(metrics: dict, title: str = "") -> str:
     if title:
         lines.append(f"### {title}")
         lines.append("")
+    f1avg = metrics["f1avg_pro_opposing"]
     lines.append(
         f"n = {metrics['n']} · macro-F1 **{metrics['macro_f1']:.3f}** "
         f"(95% CI {ci[0]:.3f}–{ci[1]:.3f}) · F1avg(pro, opposing) "
-        f"{metrics['f1avg_pro_opposing']:.3f} · accuracy {metrics['accuracy']:.3f}"
+        f"{'n/a' if f1avg is None else format(f1avg, '.3f')} · accuracy {metrics['accuracy']:.3f}"
         + (f" · ECE {metrics['ece']:.3f} (mean confidence {metrics['mean_confidence']:.3f})"
            if "ece" in metrics else "")
     )
+    if metrics.get("absent_labels"):
+        lines.append("")
+        lines.append(f"Not in the gold labels, so left out of macro-F1 and F1avg: "
+                     f"{', '.join(metrics['absent_labels'])}.")
     lines.append("")
     lines.append("| label | precision | recall | F1 | support |")
     lines.append("|---|---:|---:|---:|---:|")

@@ -12,7 +12,7 @@ import html
 from collections import Counter
 from pathlib import Path
 
-from stance.labels import ACTORS, LABELS, STANCES
+from stance.labels import ACTORS, LABELS, STANCES, column
 from stance.tracking import ALL, Tracking, aggregate, period_sort_key
 
 COLOURS = {"pro-membership": "#2166ac", "conceding": "#f4a21d", "opposing": "#c0392b",
@@ -61,7 +61,7 @@ def write_png(tracking: Tracking, path: str | Path) -> Path:
     for ax, actor in zip(axes.flat, panels, strict=False):
         bottom = [0.0] * len(periods)
         for label in STACK_ORDER:
-            heights = [rows.get((p, actor), {}).get(f"share_{label}", 0.0) for p in periods]
+            heights = [rows.get((p, actor), {}).get(f"share_{column(label)}", 0.0) for p in periods]
             ax.bar(positions, heights, bottom=bottom, color=COLOURS[label], width=0.7,
                    edgecolor="white", linewidth=0.5, label=label)
             bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
@@ -121,14 +121,14 @@ def _svg_panel(tracking: Tracking, actor: str, periods: list[str], rows: dict, e
         sentences = evidence.get((period, actor), [])
         y = top + height
         for label in STACK_ORDER:
-            share = row[f"share_{label}"]
+            share = row[f"share_{column(label)}"]
             if not share:
                 continue
             h = share * height
             y -= h
             examples = [f"• {e['text'][:160]} ({e['article_id']}, {e['confidence']:.2f})"
                         for e in sentences if e["label"] == label]
-            tip = "\n".join([f"{actor} · {period} · {label}: {row[label]} of {row['sentences']} "
+            tip = "\n".join([f"{actor} · {period} · {label}: {row[column(label)]} of {row['sentences']} "
                              f"sentences ({share:.0%})", *examples])
             parts.append(f'<a href="#{_anchor(period, actor)}"><rect x="{x}" y="{y:.1f}" width="{bar}" '
                          f'height="{h:.1f}" fill="{COLOURS[label]}" stroke="#fff">'

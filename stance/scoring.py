@@ -14,7 +14,7 @@ import numpy as np
 
 from stance.articles import Article, Skipped
 from stance.context import previous_sentences
-from stance.labels import LABELS, NEUTRAL, STANCES
+from stance.labels import LABELS, NEUTRAL, STANCES, column
 from stance.segment import segment
 
 EVIDENCE_PER_ARTICLE = 3
@@ -37,7 +37,7 @@ class ScoredSentence:
     uncertain: bool = False
 
     def to_row(self) -> dict:
-        """Flat row for JSONL/CSV/Parquet: one ``p_<label>`` column per label."""
+        """Flat row for JSONL/CSV/Parquet: one ``p_<label>`` column per label (``p_pro_membership``)."""
         row = {
             "article_id": self.article_id,
             "sentence_index": self.index,
@@ -47,7 +47,7 @@ class ScoredSentence:
             "label": self.label,
             "confidence": round(self.confidence, 6),
         }
-        row.update({f"p_{label}": round(self.probabilities[label], 6) for label in LABELS})
+        row.update({f"p_{column(label)}": round(self.probabilities[label], 6) for label in LABELS})
         row["furniture"] = self.furniture
         row["uncertain"] = self.uncertain
         return row
@@ -89,7 +89,7 @@ def summarise(result: ArticleResult) -> dict:
     The dominant stance (:func:`dominant_stance`) is taken over content sentences that are not
     ``uncertain``; ``dominant_share`` is its share of those non-neutral sentences and
     ``dominant_confidence`` their mean confidence. An article with no non-neutral sentence is
-    ``neutral``. ``uncertain`` counts the sentences left out for low confidence.
+    ``neutral``. ``uncertain_sentences`` counts the sentences left out for low confidence.
     """
     row = {
         "article_id": result.id,
@@ -97,8 +97,8 @@ def summarise(result: ArticleResult) -> dict:
         "status": "scored" if result.ok else "skipped",
         "reason": result.skipped.reason if result.skipped else None,
         "sentences": 0,
-        **{label: 0 for label in LABELS},
-        "uncertain": 0,
+        **{column(label): 0 for label in LABELS},
+        "uncertain_sentences": 0,
         "dominant_stance": None,
         "dominant_share": None,
         "dominant_confidence": None,
@@ -107,11 +107,11 @@ def summarise(result: ArticleResult) -> dict:
     if not result.ok:
         return row
     content = [s for s in result.sentences if not s.furniture]
-    row["uncertain"] = sum(s.uncertain for s in content)
+    row["uncertain_sentences"] = sum(s.uncertain for s in content)
     content = [s for s in content if not s.uncertain]
     row["sentences"] = len(content)
     counts = Counter(s.label for s in content)
-    row.update({label: counts.get(label, 0) for label in LABELS})
+    row.update({column(label): counts.get(label, 0) for label in LABELS})
     stance_sentences = [s for s in content if s.label in STANCES]
     if not stance_sentences:
         row.update(dominant_stance=NEUTRAL, dominant_share=1.0 if content else 0.0,

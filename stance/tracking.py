@@ -10,7 +10,8 @@ Table columns (one row per period, or per period and actor with ``by_actor``):
   (quarter), ``2022`` (year), or ``undated`` for articles without a publication date.
 - ``actor``: ``all`` when not split, else ``ukraine``, ``russia``, ``nato``, ``other``, ``none``.
 - ``articles``: articles with at least one counted sentence in the row; ``sentences``: sentences.
-- one count column per label, named exactly by the label, and ``share_<label>`` = count/sentences.
+- one count column per label, named by the label with ``_`` for ``-`` (``pro_membership``), and
+  ``share_<label>`` = count/sentences (``share_pro_membership``).
 - ``net_stance``: the net stance index, (pro-membership − conceding − opposing) / (pro-membership
   + conceding + opposing). It runs from +1 (every stance-bearing sentence supports membership) to
   −1 (every one concedes or opposes it); neutral sentences do not dilute it; empty when the row
@@ -32,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 
 from stance.actors import ActorAttributor
 from stance.articles import Article, Skipped, article_from_record
-from stance.labels import ACTORS, LABELS, NEUTRAL, STANCES
+from stance.labels import ACTORS, LABELS, NEUTRAL, STANCES, column
 from stance.scoring import ArticleResult, dominant_stance, score_articles
 
 PERIODS = ("day", "week", "month", "quarter", "year")
@@ -89,7 +90,9 @@ class TrackedSentence:
     uncertain: bool = False
 
     def to_row(self) -> dict:
-        row = asdict(self)
+        """The row `track --sentences` writes; ``sentence_index`` as in `stance score` rows."""
+        row = {("sentence_index" if name == "index" else name): value
+               for name, value in asdict(self).items()}
         row["confidence"] = round(self.confidence, 6)
         return row
 
@@ -141,8 +144,9 @@ def aggregate(sentences: Iterable[TrackedSentence], by_actor: bool = False) -> l
         dominant, share, confidence = _dominant(members)
         row = {"period": period, "actor": actor,
                "articles": len({s.article_id for s in members}), "sentences": len(members)}
-        row.update({label: counts.get(label, 0) for label in LABELS})
-        row.update({f"share_{label}": round(counts.get(label, 0) / len(members), 4) for label in LABELS})
+        row.update({column(label): counts.get(label, 0) for label in LABELS})
+        row.update({f"share_{column(label)}": round(counts.get(label, 0) / len(members), 4)
+                    for label in LABELS})
         row.update(net_stance=net_stance(counts), dominant_stance=dominant, dominant_share=share,
                    dominant_confidence=confidence)
         rows.append(row)
@@ -166,7 +170,8 @@ def _article_row(result: ArticleResult, by: str) -> dict:
     summary = result.summary()
     return {"article_id": summary["article_id"], "published": summary["published"],
             "period": period_of(summary["published"], by), "title": result.article.title,
-            "sentences": summary["sentences"], **{label: summary[label] for label in LABELS},
+            "sentences": summary["sentences"],
+            **{column(label): summary[column(label)] for label in LABELS},
             "dominant_stance": summary["dominant_stance"],
             "dominant_share": summary["dominant_share"],
             "dominant_confidence": summary["dominant_confidence"]}

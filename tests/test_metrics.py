@@ -21,6 +21,14 @@ def test_known_confusion():
 def test_macro_f1_ignores_classes_absent_from_gold():
     m = evaluate(["neutral", "conceding"], ["neutral", "conceding"], bootstrap=0)
     assert m["macro_f1"] == 1.0
+    assert m["f1avg_pro_opposing"] is None
+    assert m["absent_labels"] == ["pro-membership", "opposing"]
+    assert "F1avg(pro, opposing) n/a" in format_metrics(m)
+
+
+def test_f1avg_and_macro_f1_agree_about_an_absent_polar_class():
+    m = evaluate(["pro-membership", "neutral"], ["pro-membership", "neutral"], bootstrap=0)
+    assert m["macro_f1"] == m["f1avg_pro_opposing"] == 1.0
 
 
 def test_mismatched_lengths_are_an_error():

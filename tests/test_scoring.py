@@ -42,7 +42,7 @@ def test_uncertain_sentences_are_kept_but_not_summarised():
     assert [s.uncertain for s in result.sentences] == [True, True, False]
     assert [row["uncertain"] for row in (s.to_row() for s in result.sentences)] == [True, True, False]
     summary = result.summary()
-    assert summary["uncertain"] == 2 and summary["sentences"] == 1 and summary["opposing"] == 1
+    assert summary["uncertain_sentences"] == 2 and summary["sentences"] == 1 and summary["opposing"] == 1
     assert [e["text"] for e in summary["evidence"]] == ["He said the bid is unacceptable."]
     # Without a threshold every sentence counts.
     assert next(score_articles(classifier, [ARTICLE])).summary()["opposing"] == 3

@@ -195,8 +195,8 @@ def test_track_gives_the_cli_table_per_period_and_actor(server, local_classifier
     assert {r["period"] for r in rows} == {"2022-03", "2024-12"}
     assert {"ukraine", "russia"} <= {r["actor"] for r in rows}
     expected = track(local_classifier, articles, "month").table(True)
-    key = [(r["period"], r["actor"], r["sentences"], r["pro-membership"], r["conceding"]) for r in rows]
-    assert key == [(r["period"], r["actor"], r["sentences"], r["pro-membership"], r["conceding"])
+    key = [(r["period"], r["actor"], r["sentences"], r["pro_membership"], r["conceding"]) for r in rows]
+    assert key == [(r["period"], r["actor"], r["sentences"], r["pro_membership"], r["conceding"])
                    for r in expected]
     undated = _post(server, "/track", {"articles": [{"text": "Kyiv wants to join NATO."}]}).json()
     assert [(r["period"], r["actor"], r["articles"]) for r in undated] == [("undated", "all", 1)]
@@ -224,7 +224,9 @@ def test_model_endpoint_describes_the_loaded_model(server, tiny_model_dir):
 def test_health_metrics_and_docs_are_served(server):
     for path in ("/livez", "/readyz", "/metrics", "/", "/docs.json"):
         assert httpx.get(f"{server.url}{path}", timeout=10).status_code == 200, path
-    assert "# TYPE" in httpx.get(f"{server.url}/metrics", timeout=10).text
+    metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
+    assert "# TYPE" in metrics
+    assert 'service_version="not available"' not in metrics and "service_version=" in metrics
     paths = httpx.get(f"{server.url}/docs.json", timeout=10).json()["paths"]
     assert {"/classify", "/score_article"} <= set(paths)
 

@@ -83,7 +83,8 @@ def test_table_columns_shares_and_net_stance_index():
     assert len(rows) == 1
     row = rows[0]
     assert list(row)[:4] == ["period", "actor", "articles", "sentences"]
-    assert {*LABELS, *(f"share_{label}" for label in LABELS), "net_stance"} <= set(row)
+    assert {"pro_membership", "conceding", "opposing", "neutral", "share_pro_membership",
+            "share_conceding", "share_opposing", "share_neutral", "net_stance"} <= set(row)
     assert (row["period"], row["actor"], row["articles"], row["sentences"]) == ("2022-03", "all", 2, 4)
     assert row["conceding"] == 2 and row["share_conceding"] == 0.5
     assert row["net_stance"] == pytest.approx((1 - 2) / 3, abs=1e-4)
@@ -203,3 +204,9 @@ def test_default_model_shows_the_seed_shift():
     rows = {(r["period"], r["actor"]): r for r in tracking.table(by_actor=True)}
     assert rows[("2022-03", "ukraine")]["dominant_stance"] == "conceding"
     assert rows[("2024-12", "ukraine")]["dominant_stance"] == "pro-membership"
+
+
+def test_sentence_rows_name_the_index_as_score_does():
+    row = sentence().to_row()
+    assert row["sentence_index"] == 0 and "index" not in row
+    assert list(row)[:4] == ["article_id", "published", "period", "sentence_index"]
