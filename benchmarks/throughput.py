@@ -1,7 +1,9 @@
 """Sentences per second of every inference path, in one process, on one fixed corpus.
 
-Paths a user could pick, tokenisation included, with memory, macro-F1 on the authored test split and
-agreement with fp32:
+Paths a user could pick, tokenisation included, with memory, macro-F1 on the held-out test splits
+(authored sentences and articles) and agreement with fp32. The stance paths read each sentence with
+the sentence before it in its article, as `stance score` does for a context model; the pipeline
+paths read the sentence alone (what a user of ``transformers.pipeline`` would get):
 
 1. ``transformers.pipeline("text-classification")`` on the trained model, one sentence at a time;
 2. the same pipeline with ``batch_size=32``;
@@ -75,13 +77,24 @@ class Result:
         return self.sentences / self.seconds
 
 
+# The sentence each corpus sentence follows in its article: stance reads it, as `stance score` does.
+CONTEXTS: dict[str, str] = {}
+
+
 def build_corpus(repeat: int) -> tuple[list[str], list[dict], dict]:
-    """Seed-article sentences ``repeat`` times plus every authored sentence; and the test split."""
+    """Seed-article sentences ``repeat`` times, every authored article and sentence; the test splits."""
     splits = dataset.build()
     seed = [r["text"] for r in splits["seed"]]
+    articles = [r["text"] for name in dataset.ARTICLE_SPLITS for r in splits[name]]
     authored = [r["text"] for name in ("train", "validation", "test") for r in splits[name]]
-    counts = {"seed": len(seed), "repeat": repeat, "authored": len(authored)}
-    return seed * repeat + authored, splits["test"], counts
+    CONTEXTS.update({r["text"]: r["context"] for name in dataset.SPLITS for r in splits[name]})
+    counts = {"seed": len(seed), "repeat": repeat, "article_sentences": len(articles),
+              "authored": len(authored)}
+    return seed * repeat + articles + authored, splits["test"] + splits["article_test"], counts
+
+
+def contexts_of(texts: list[str]) -> list[str]:
+    return [CONTEXTS.get(text, "") for text in texts]
 
 
 Predict = Callable[[list[str]], np.ndarray]  # texts -> class ids
@@ -155,7 +168,7 @@ def naive_pipeline(model: Path, batch_size: int | None) -> Predict:
 def stance_path(model: Path, device: str, backend: str, holder: dict) -> Predict:
     classifier = StanceClassifier.load(model, device=device, backend=backend)
     holder["classifier"] = classifier.backend, classifier.backend_reason, str(classifier.device)
-    return lambda texts: classifier.predict_proba(texts).argmax(axis=1)
+    return lambda texts: classifier.predict_proba(texts, contexts=contexts_of(texts)).argmax(axis=1)
 
 
 def onnx_batched(onnx_file: Path, model: Path, batch_size: int = 32) -> Predict:
@@ -189,10 +202,11 @@ def int8_file(onnx_file: Path, model: Path) -> Predict:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(model))
-    max_length = json.loads((model / "label_map.json").read_text()).get("max_length", 128)
-    classifier = StanceClassifier(None, tokenizer, max_length=max_length,
+    label_map = json.loads((model / "label_map.json").read_text())
+    classifier = StanceClassifier(None, tokenizer, max_length=label_map.get("max_length", 128),
+                                  context=label_map.get("context", "none"),
                                   fast=fast.OnnxInt8Runner(onnx_file, pad_id=tokenizer.pad_token_id or 0))
-    return lambda texts: classifier.predict_proba(texts).argmax(axis=1)
+    return lambda texts: classifier.predict_proba(texts, contexts=contexts_of(texts)).argmax(axis=1)
 
 
 def torch_dynamic_int8(model: Path) -> Predict:
@@ -202,8 +216,8 @@ def torch_dynamic_int8(model: Path) -> Predict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated, which is part of the verdict
         quantised = torch.ao.quantization.quantize_dynamic(fp32.model, {torch.nn.Linear}, dtype=torch.qint8)
-    classifier = StanceClassifier(quantised, fp32.tokenizer, max_length=fp32.max_length)
-    return lambda texts: classifier.predict_proba(texts).argmax(axis=1)
+    classifier = StanceClassifier(quantised, fp32.tokenizer, max_length=fp32.max_length, context=fp32.context)
+    return lambda texts: classifier.predict_proba(texts, contexts=contexts_of(texts)).argmax(axis=1)
 
 
 def agreement(a: np.ndarray, b: np.ndarray) -> float:
@@ -303,7 +317,9 @@ def to_markdown(report: dict) -> str:
         "",
         f"{report['date']} — {report['machine']}. Model `{report['model']}`. Corpus: "
         f"{c['sentences']:,} sentences ({c['seed']} seed-article sentences × {c['repeat']} + "
-        f"{c['authored']:,} authored sentences); all paths run in one process "
+        f"{c.get('article_sentences', 0):,} authored-article sentences + "
+        f"{c['authored']:,} authored sentences; the stance paths read each with the sentence before it, "
+        "the pipeline paths alone); all paths run in one process "
         f"and take turns on the same slices of {c['slice']} sentences, the order rotating each round "
         "(tokenisation included). torch threads: "
         f"{report['torch_threads']}; int8 workers: {report['int8_workers']}. 1-minute load average "
@@ -316,7 +332,8 @@ def to_markdown(report: dict) -> str:
         "|---|---|---:|---:|---:|---:|---:|---:|",
         *(_row(r, base, True) for r in report["results"]),
         "",
-        f"Test macro-F1 is on the authored test split ({c['test_sentences']} sentences); agreement is "
+        f"Test macro-F1 is on the held-out test splits, authored sentences and articles "
+        f"({c['test_sentences']} sentences); agreement is "
         "the share of corpus sentences given the same label as path 3. Memory is measured while each "
         "path loads and scores the first slice, one path after another: peak RSS is the whole "
         "process's (it includes the paths loaded before), added RSS is that peak minus the resident "
