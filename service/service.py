@@ -133,11 +133,6 @@ class StanceService:
         # Raises ModelError (missing files, other labels) before the worker accepts requests.
         self.classifier = StanceClassifier.load(model_dir(), device="auto")
         self.model_description = describe_model(self.classifier)
-        # Served from the working directory (`make serve`) there is no bento tag, and BentoML labels
-        # every metric service_version="not available"; the package and weights name it instead.
-        if bentoml.server_context.bento_version == "not available":
-            bentoml.server_context.bento_version = (
-                f"{stance.__version__}+{self.model_description['version']}")
         # The first forward pass allocates; pay it here rather than in the first request.
         self.classifier.predict_proba(["NATO leaders met in Vilnius."])
         # Article work has a classifier of its own: a tokenizer is not safe to share between threads.

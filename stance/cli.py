@@ -1,10 +1,10 @@
 # PYTHON_ARGCOMPLETE_OK
 """The `stance` command: dataset build, train, eval, score, track, network, serve.
 
-Exit status: 0 done; 1 nothing could be scored (every input skipped); 2 usage error (a bad flag,
-a missing or unreadable input file, an output that cannot be written as asked); 3 model problem
-(no trained model, an incomplete one, one for other labels); 130 interrupted (Ctrl-C), after
-finishing the rows already written.
+Exit status: 0 done; 1 nothing could be scored (every input skipped; for `dataset build`:
+near-duplicates found); 2 usage error (a bad flag, a missing or unreadable input file, an output
+that cannot be written as asked); 3 model problem (no trained model, an incomplete one, one for
+other labels); 130 interrupted (Ctrl-C), after finishing the rows already written.
 """
 
 from __future__ import annotations

@@ -42,7 +42,8 @@ def test_score_reports_bad_inputs_and_keeps_the_rest(tiny_model_dir, tmp_path, c
     good = tmp_path / "good.txt"
     good.write_text("Peskov said Kyiv must never join NATO.\n", encoding="utf-8")
     (tmp_path / "empty.txt").write_bytes(b"")
-    (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\x00\x01")
+    # A JPEG header: NUL bytes without a UTF-16 mark (FF FE would make it valid UTF-16 text).
+    (tmp_path / "bad.txt").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01")
     (tmp_path / "a.jsonl").write_text('{"id": "j1", "text": "NATO met."}\n{oops\n')
     summary = tmp_path / "summary.jsonl"
     code = main(["score", str(tmp_path), "--model", str(tiny_model_dir), "--format", "csv",

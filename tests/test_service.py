@@ -27,7 +27,7 @@ from service.process import ServiceNotReady, ServiceProcess, free_port
 from service.validation import RequestRejected, article_request, classify_texts, parse_json_body
 from stance.articles import article_from_record
 from stance.cli import main
-from stance.labels import LABELS
+from stance.labels import LABELS, column
 from tests.conftest import ARTICLES, ROOT, read_article
 
 START_TIMEOUT_S = 180
@@ -84,7 +84,7 @@ def test_serve_refuses_a_model_for_other_labels(tiny_model_dir, tmp_path, capsys
         if f.is_file():
             (bad / f.name).write_bytes(f.read_bytes())
     (bad / "label_map.json").write_text(json.dumps({"labels": ["yes", "no"]}))
-    assert main(["serve", "--model", str(bad), "--port", "1"]) == 2
+    assert main(["serve", "--model", str(bad), "--port", "1"]) == 3  # a model problem
     assert "trained for labels ['yes', 'no']" in capsys.readouterr().err
     # BentoML itself, started without the CLI, stops too instead of restarting the worker forever.
     env = {**os.environ, "STANCE_MODEL_DIR": str(bad), "BENTOML_HOME": str(tmp_path / "home")}
@@ -177,8 +177,8 @@ def test_score_article_matches_the_cli_code_path(server, local_classifier):
         assert text[row["start"]:row["end"]] == row["text"]
     summary, expected = body["summary"], local.summary()
     assert summary["status"] == "scored" and summary["article_id"] == "kyiv-1"
-    assert {k: summary[k] for k in (*LABELS, "sentences", "dominant_stance")} == \
-        {k: expected[k] for k in (*LABELS, "sentences", "dominant_stance")}
+    keys = (*map(column, LABELS), "sentences", "dominant_stance")
+    assert {k: summary[k] for k in keys} == {k: expected[k] for k in keys}
 
 
 @pytest.mark.integration
@@ -224,9 +224,7 @@ def test_model_endpoint_describes_the_loaded_model(server, tiny_model_dir):
 def test_health_metrics_and_docs_are_served(server):
     for path in ("/livez", "/readyz", "/metrics", "/", "/docs.json"):
         assert httpx.get(f"{server.url}{path}", timeout=10).status_code == 200, path
-    metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
-    assert "# TYPE" in metrics
-    assert 'service_version="not available"' not in metrics and "service_version=" in metrics
+    assert "# TYPE" in httpx.get(f"{server.url}/metrics", timeout=10).text
     paths = httpx.get(f"{server.url}/docs.json", timeout=10).json()["paths"]
     assert {"/classify", "/score_article"} <= set(paths)
 
