@@ -126,10 +126,13 @@ def _cmd_score(args) -> int:
 
 def _cmd_export_fast(args) -> int:
     from stance.fast import add_to_model_dir
-    from stance.model import default_model_dir
+    from stance.integrity import record_probe
+    from stance.model import StanceClassifier, default_model_dir
 
     model = Path(args.model) if args.model else default_model_dir()
     record = add_to_model_dir(model, Path(args.seeds))
+    # Probe outputs of fp32 and of the new int8 file, which the service checks before serving.
+    record_probe(StanceClassifier.load(model, device="cpu", backend="torch"), model)
     if "error" in record:
         print(f"error: no int8 model for {model}: {record['error']}", file=sys.stderr)
         return 1

@@ -7,12 +7,14 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
 import time
 
 import httpx
+import numpy as np
 import psutil
 import pytest
 
@@ -454,3 +456,100 @@ def test_metrics_count_sentences_per_label_and_model_latency(server):
     assert classified >= 2
     assert re.search(r'^stance_model_seconds_count\{endpoint="classify"\} [1-9]', text, re.MULTILINE)
     assert "stance_article_queue_depth 0.0" in text
+
+
+# --- integrity: a tampered model never serves wrong results ----------------------------------------
+
+def _tampered(tiny_model_dir, tmp_path, name):
+    target = tmp_path / name
+    shutil.copytree(tiny_model_dir, target)
+    return target
+
+
+def _truncate(path, keep=0.5):
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * keep)])
+
+
+def _permute_int8_logits(model_dir):
+    """An int8 file that runs but answers with its labels permuted, its checksum recorded as good."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    from stance.fast import FAST_MODEL_FILE, file_digest
+
+    path = model_dir / FAST_MODEL_FILE
+    model = onnx.load(str(path))
+    last = next(n for n in model.graph.node if "logits" in n.output)
+    last.output[list(last.output).index("logits")] = "logits_in_order"
+    model.graph.initializer.append(numpy_helper.from_array(np.array([1, 2, 3, 0], dtype=np.int64), "perm"))
+    model.graph.node.append(helper.make_node("Gather", ["logits_in_order", "perm"], ["logits"], axis=1))
+    onnx.save(model, str(path))
+    metrics_path = model_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    metrics["fast"]["sha256"] = file_digest(path)
+    metrics_path.write_text(json.dumps(metrics))
+
+
+TAMPERED = {
+    "truncated-tokenizer": lambda d: _truncate(d / "tokenizer.json"),
+    "invalid-metrics": lambda d: (d / "metrics.json").write_text("{not json"),
+    "truncated-weights-and-int8": lambda d: (_truncate(d / "model.safetensors"),
+                                             _truncate(d / "model.int8.onnx")),
+    "permuted-int8-logits": _permute_int8_logits,
+    "no-probe-record": lambda d: (d / "probe.json").unlink(),
+}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("variant", list(TAMPERED))
+def test_a_tampered_model_stops_start_up_with_one_line(tiny_model_dir, tmp_path, variant):
+    model = _tampered(tiny_model_dir, tmp_path, variant)
+    TAMPERED[variant](model)
+    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "home")}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "stance.cli", "serve", "--model", str(model),
+                           "--port", str(free_port())], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60, start_new_session=True)
+    elapsed = time.perf_counter() - started
+    assert done.returncode != 0
+    assert elapsed < 30
+    errors = [line for line in (done.stderr + done.stdout).splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _model_info(model_dir, tmp_path):
+    (tmp_path / "home").mkdir()
+    with ServiceProcess(model_dir, tmp_path / "home") as server:
+        info = httpx.get(f"{server.url}/model", timeout=10).json()
+        response = _post(server, "/classify", {"texts": ["Peskov said Ukraine must never join NATO."]})
+        assert response.status_code == 200
+        log = server.log.read_text()
+    return info, response.json()[0], log
+
+
+@pytest.mark.integration
+def test_a_corrupted_int8_file_falls_back_to_fp32_with_a_warning(tiny_model_dir, tmp_path, local_classifier):
+    model = _tampered(tiny_model_dir, tmp_path, "corrupted-int8")
+    data = bytearray((model / "model.int8.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (model / "model.int8.onnx").write_bytes(bytes(data))
+    info, result, log = _model_info(model, tmp_path)
+    assert (info["backend"], info["served_file"]) == ("torch", "model.safetensors")
+    assert "model.int8.onnx" in info["backend_reason"]
+    assert "serving the fp32 (torch) model instead of model.int8.onnx" in log
+    torch_digest = json.loads((model / "probe.json").read_text())["backends"]["torch"]["sha256"]
+    assert info["version"] == torch_digest[:12]
+
+
+@pytest.mark.integration
+def test_the_version_is_the_digest_of_the_served_int8_file(tiny_model_dir, tmp_path):
+    metrics = json.loads((tiny_model_dir / "metrics.json").read_text())
+    if not metrics["fast"]["default_on_cpu"]:
+        pytest.skip("the tiny model's int8 file did not pass its quality check")
+    model = _tampered(tiny_model_dir, tmp_path, "truncated-weights")
+    _truncate(model / "model.safetensors")  # never read by the int8 path
+    info, _, _ = _model_info(model, tmp_path)
+    assert (info["backend"], info["served_file"]) == ("onnx-int8", "model.int8.onnx")
+    assert info["version"] == metrics["fast"]["sha256"][:12]
