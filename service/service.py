@@ -46,6 +46,7 @@ from service.limits import (
 )
 from service.middleware import BearerTokenMiddleware, RequestGuardMiddleware
 from service.startup import StartupError, load_verified, preflight_or_exit, stop_server
+from service.supervision import die_with_parent
 from service.validation import article_request, classify_texts, track_request
 from stance.deadline import DeadlineExceeded
 from stance.integrity import served_file
@@ -110,6 +111,8 @@ async def model_endpoint(_: Request) -> JSONResponse:
 # worker exists. A worker (its index is set before it imports us) checks what it serves instead.
 if server_context.worker_index is None:
     preflight_or_exit(model_dir())
+else:
+    die_with_parent()
 
 # BentoML APIs are POST only; the GET route lives in a small mounted ASGI app.
 info_app = Starlette(routes=[Route("/model", model_endpoint, methods=["GET"]),

@@ -143,6 +143,24 @@ def _cmd_export_fast(args) -> int:
 SERVICE = "service.service:StanceService"
 
 
+def _port_in_use(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (BentoML would say so in a 56-line traceback), or None."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return str(exc)
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
 def _cmd_serve(args) -> int:
     import os
 
@@ -159,6 +177,10 @@ def _cmd_serve(args) -> int:
     if not (root / "service" / "service.py").is_file():
         raise SystemExit(f"error: {root}/service/service.py not found: `stance serve` runs from a "
                          "checkout installed with `pip install -e .` (or `make serve`)")
+    busy = _port_in_use(args.host, args.port)
+    if busy:
+        print(f"error: cannot listen on {args.host}:{args.port}: {busy}", file=sys.stderr)
+        return 1
     command = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", args.host,
                "--port", str(args.port), "--working-dir", str(root)]
     print(f"serving {model.name} on http://{args.host}:{args.port} (Ctrl-C stops)", file=sys.stderr)

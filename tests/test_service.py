@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -553,3 +554,67 @@ def test_the_version_is_the_digest_of_the_served_int8_file(tiny_model_dir, tmp_p
     info, _, _ = _model_info(model, tmp_path)
     assert (info["backend"], info["served_file"]) == ("onnx-int8", "model.int8.onnx")
     assert info["version"] == metrics["fast"]["sha256"][:12]
+
+
+# --- process hygiene -----------------------------------------------------------------------------
+
+def _files_only_model(path):
+    """A model directory that passes the file and label checks (enough for the CLI's own checks)."""
+    path.mkdir()
+    for name in ("model.safetensors", "tokenizer.json"):
+        (path / name).write_text("{}")
+    (path / "label_map.json").write_text(json.dumps({"labels": list(LABELS)}))
+    (path / "config.json").write_text(json.dumps({"id2label": dict(enumerate(LABELS))}))
+    return path
+
+
+def test_a_busy_port_is_one_line_and_a_non_zero_exit(tmp_path, capsys):
+    import socket
+
+    model = _files_only_model(tmp_path / "model")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--model", str(model), "--port", str(port)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
+    assert len([line for line in err if line.startswith("error:")]) == 1
+
+
+def _tree(server):
+    root = psutil.Process(server.process.pid)
+    return [root, *root.children(recursive=True)]
+
+
+def _port_is_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.mark.integration
+def test_the_worker_dies_with_its_supervisor_on_sigkill(tiny_model_dir, tmp_path):
+    with ServiceProcess(tiny_model_dir, tmp_path) as server:
+        tree = _tree(server)
+        assert len(tree) >= 2  # the supervisor and at least one worker in a session of its own
+        assert any(os.getsid(p.pid) != os.getsid(server.process.pid) for p in tree)
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait(10)
+        _, alive = psutil.wait_procs(tree, timeout=10)
+        assert alive == []
+        assert _port_is_free(server.port)
+
+
+@pytest.mark.integration
+def test_stop_leaves_no_process_behind(tiny_model_dir, tmp_path):
+    with ServiceProcess(tiny_model_dir, tmp_path) as server:
+        tree = _tree(server)
+    assert [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+    assert _port_is_free(server.port)
