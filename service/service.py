@@ -24,6 +24,8 @@ import bentoml
 from bentoml._internal.context import server_context
 from pydantic import BaseModel
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -31,10 +33,12 @@ from starlette.routing import Route
 import stance
 from service import prometheus_metrics as metrics
 from service.article_work import ArticleQueue, DeadlineClassifier, QueueFull
+from service.browser_safety import allowed_hosts, cors_options
 from service.limits import (
     ARTICLE_DEADLINE_S,
     ARTICLE_QUEUE,
     ARTICLE_WORKERS,
+    HEADER_TIMEOUT_S,
     MAX_ARTICLE_CHARS,
     MAX_BATCH_TEXTS,
     MAX_BODY_BYTES,
@@ -45,6 +49,7 @@ from service.limits import (
     REQUEST_TIMEOUT_S,
 )
 from service.middleware import BearerTokenMiddleware, RequestGuardMiddleware
+from service.slow_clients import limit_header_time
 from service.startup import StartupError, load_verified, preflight_or_exit, stop_server
 from service.supervision import die_with_parent
 from service.validation import article_request, classify_texts, track_request
@@ -113,6 +118,7 @@ if server_context.worker_index is None:
     preflight_or_exit(model_dir())
 else:
     die_with_parent()
+    limit_header_time(HEADER_TIMEOUT_S)
 
 # BentoML APIs are POST only; the GET route lives in a small mounted ASGI app.
 info_app = Starlette(routes=[Route("/model", model_endpoint, methods=["GET"]),
@@ -197,6 +203,9 @@ class StanceService:
 # Listed outermost first: every request is counted, and an unauthenticated one is refused before its
 # body is read.
 StanceService.add_asgi_middleware(metrics.MetricsMiddleware)
+StanceService.add_asgi_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(), www_redirect=False)
+if cors_options() is not None:  # outside the token check: a CORS preflight carries no credentials
+    StanceService.add_asgi_middleware(CORSMiddleware, **cors_options())
 StanceService.add_asgi_middleware(BearerTokenMiddleware)
 StanceService.add_asgi_middleware(
     RequestGuardMiddleware,

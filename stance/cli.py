@@ -169,7 +169,8 @@ def _cmd_serve(args) -> int:
     model = Path(args.model or os.environ.get("STANCE_MODEL_DIR") or default_model_dir()).resolve()
     # The service checks again on import; checking here gives a one-line error instead of a traceback.
     check_model_dir(model)
-    env = {**os.environ, "STANCE_MODEL_DIR": str(model)}
+    # STANCE_BIND_HOST: the Host headers the service answers by default (service/browser_safety.py).
+    env = {**os.environ, "STANCE_MODEL_DIR": str(model), "STANCE_BIND_HOST": args.host}
     for name, value in (("BENTOML_DO_NOT_TRACK", "True"), ("HF_HUB_OFFLINE", "1"),
                         ("TRANSFORMERS_OFFLINE", "1")):
         env.setdefault(name, value)

@@ -278,12 +278,42 @@ def test_bad_input_is_a_4xx_that_says_why(server, route, body, status, word):
 @pytest.mark.integration
 @pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded", "text/plain",
                                           "multipart/form-data; boundary=x"])
-def test_a_json_body_is_read_as_json_whatever_its_content_type(server, content_type):
-    # `curl -d` without -H sends a form type; BentoML alone would try to parse a form.
+def test_a_post_body_that_is_not_declared_json_is_415(server, content_type):
+    # The types a browser sends cross-origin without a preflight (CSRF), and none at all.
     headers = {"Content-Type": content_type} if content_type else {}
-    response = _post(server, "/classify", content=b'{"texts": ["NATO met."]}', headers=headers)
+    for route in ("/classify", "/score_article", "/track"):
+        response = _post(server, route, content=b'{"texts": ["NATO met."]}', headers=headers)
+        assert response.status_code == 415, (route, response.text)
+        assert "application/json" in response.json()["error"]
+    response = _post(server, "/classify", content=b'{"texts": ["NATO met."]}',
+                     headers={"Content-Type": "Application/JSON; charset=utf-8"})
     assert response.status_code == 200
-    assert response.json()[0]["label"] in LABELS
+
+
+@pytest.mark.integration
+def test_only_allowed_host_headers_are_answered(server):
+    for host in ("evil.example", f"attacker.example:{server.port}", "127.0.0.2"):
+        response = httpx.get(f"{server.url}/model", headers={"Host": host}, timeout=10)
+        assert response.status_code == 400, host
+        assert _post(server, "/classify", {"texts": ["NATO met."]}, headers={"Host": host}).status_code == 400
+    for host in (f"localhost:{server.port}", f"127.0.0.1:{server.port}", "localhost"):
+        assert httpx.get(f"{server.url}/model", headers={"Host": host}, timeout=10).status_code == 200, host
+
+
+@pytest.mark.integration
+def test_no_cross_origin_access_unless_configured(server, short_deadline_server):
+    origin = {"Origin": "https://news.example"}
+    preflight = {**origin, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"}
+    assert "access-control-allow-origin" not in _post(server, "/classify", {"texts": ["x"]},
+                                                      headers=origin).headers
+    # short_deadline_server is started with STANCE_CORS_ORIGINS=https://news.example.
+    response = httpx.options(f"{short_deadline_server.url}/classify", headers=preflight, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "https://news.example"
+    other = httpx.options(f"{short_deadline_server.url}/classify",
+                          headers={**preflight, "Origin": "https://evil.example"}, timeout=10)
+    assert "access-control-allow-origin" not in other.headers
 
 
 @pytest.mark.integration
@@ -331,7 +361,8 @@ def test_64_concurrent_requests_all_answered_and_batched(server):
 def test_token_guards_everything_but_health_and_metrics(token_server):
     url = token_server.url
     good = {"Authorization": f"Bearer {TOKEN}"}
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN},
+                    {"Authorization": f"Basic {TOKEN}"}, {"Authorization": f"Bearer {TOKEN}x"}):
         response = httpx.post(f"{url}/classify", json={"texts": ["NATO met."]}, headers=headers, timeout=30)
         assert response.status_code == 401
         assert "Bearer" in response.json()["error"]
@@ -341,6 +372,9 @@ def test_token_guards_everything_but_health_and_metrics(token_server):
     assert httpx.post(f"{url}/classify", json={"texts": ["NATO met."]}, headers=good,
                       timeout=30).status_code == 200
     assert httpx.get(f"{url}/model", headers=good, timeout=10).status_code == 200
+    for scheme in ("bearer", "BEARER", "BeArEr"):  # the scheme is case-insensitive (RFC 9110)
+        assert httpx.get(f"{url}/model", headers={"Authorization": f"{scheme} {TOKEN}"},
+                         timeout=10).status_code == 200, scheme
     for path in ("/livez", "/readyz", "/metrics"):
         assert httpx.get(f"{url}{path}", timeout=10).status_code == 200, path
 
@@ -390,7 +424,9 @@ def test_classify_stays_fast_while_a_worst_case_article_is_scored(server):
 @pytest.fixture(scope="module")
 def short_deadline_server(tiny_model_dir, tmp_path_factory):
     server = ServiceProcess(tiny_model_dir, tmp_path_factory.mktemp("bentoml"),
-                            extra_env={"STANCE_ARTICLE_DEADLINE_S": "3"})
+                            extra_env={"STANCE_ARTICLE_DEADLINE_S": "3", "STANCE_HEADER_TIMEOUT_S": "2",
+                                       "STANCE_BODY_TIMEOUT_S": "2",
+                                       "STANCE_CORS_ORIGINS": "https://news.example"})
     yield from _wrapped(server)
 
 
@@ -618,3 +654,22 @@ def test_stop_leaves_no_process_behind(tiny_model_dir, tmp_path):
         tree = _tree(server)
     assert [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
     assert _port_is_free(server.port)
+
+
+@pytest.mark.integration
+def test_slow_headers_and_bodies_are_cut_off(short_deadline_server):
+    import socket
+
+    # short_deadline_server: 2 s for a request head, 2 s for a body.
+    with socket.create_connection(("127.0.0.1", short_deadline_server.port), timeout=15) as slow:
+        slow.sendall(b"POST /classify HTTP/1.1\r\nHost: localhost\r\nContent-")
+        started = time.perf_counter()
+        assert slow.recv(1024) == b""  # closed by the server
+        assert time.perf_counter() - started < 8
+    with socket.create_connection(("127.0.0.1", short_deadline_server.port), timeout=15) as slow:
+        slow.sendall(b"POST /classify HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100\r\n\r\n{\"texts\": ")
+        started = time.perf_counter()
+        answer = slow.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert time.perf_counter() - started < 8
