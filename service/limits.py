@@ -36,3 +36,9 @@ ARTICLE_WORKERS = 1
 ARTICLE_QUEUE = 8
 # $STANCE_ARTICLE_DEADLINE_S overrides the deadline (the tests use a short one).
 ARTICLE_DEADLINE_S = float(os.environ.get("STANCE_ARTICLE_DEADLINE_S") or 60)
+
+# Slow clients: a connection must send its request head within HEADER_TIMEOUT_S of opening (or of
+# its previous response; service/slow_clients.py) and a POST body within BODY_TIMEOUT_S (408).
+# $STANCE_HEADER_TIMEOUT_S and $STANCE_BODY_TIMEOUT_S override them (the tests use short ones).
+HEADER_TIMEOUT_S = float(os.environ.get("STANCE_HEADER_TIMEOUT_S") or 10)
+BODY_TIMEOUT_S = float(os.environ.get("STANCE_BODY_TIMEOUT_S") or 30)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import os
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 
 from starlette.responses import JSONResponse
 
+from service.limits import BODY_TIMEOUT_S
 from service.validation import RequestRejected, check_body_size, parse_json_body
 
 TOKEN_ENV = "STANCE_API_TOKEN"
@@ -22,14 +25,15 @@ class BearerTokenMiddleware:
     def __init__(self, app, token: str | None = None):
         self.app = app
         token = token if token is not None else os.environ.get(TOKEN_ENV, "")
-        self.expected = f"Bearer {token}".encode() if token else None
+        self.expected = token.encode() if token else None
 
     async def __call__(self, scope, receive, send):
         if (self.expected is None or scope["type"] != "http"
                 or scope["path"].rstrip("/") in OPEN_PATHS):
             return await self.app(scope, receive, send)
-        given = dict(scope["headers"]).get(b"authorization", b"")
-        if hmac.compare_digest(given, self.expected):
+        scheme, _, given = dict(scope["headers"]).get(b"authorization", b"").strip().partition(b" ")
+        # The scheme is case-insensitive (RFC 9110 11.1); the token is compared in constant time.
+        if scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self.expected):
             return await self.app(scope, receive, send)
         response = JSONResponse(
             {"error": "missing or wrong bearer token: send 'Authorization: Bearer <token>'"},
@@ -52,16 +56,23 @@ class RequestGuardMiddleware:
         if check is None or scope["method"] != "POST":
             return await self.app(scope, receive, send)
         try:
+            _check_json_type(scope)
             body = await _read_body(scope, receive)
             check(parse_json_body(body))
         except RequestRejected as exc:
             response = JSONResponse(exc.to_dict(), status_code=exc.status)
             return await response(scope, receive, send)
-        # The body is known to be JSON now. BentoML picks its parser by Content-Type and would fail
-        # with a 500 on a form or multipart type (curl -d sends a form type by default).
-        headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
-        scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
         await self.app(scope, _replay(body, receive), send)
+
+
+def _check_json_type(scope) -> None:
+    """415 unless the body is declared JSON: a browser sends other types cross-origin without asking
+    (a form, text/plain), so refusing them keeps pages the operator visits from driving the API."""
+    declared = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
+    if declared != b"application/json":
+        shown = declared.decode("latin-1") or "none"
+        raise RequestRejected(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                              f"request body must be sent as Content-Type: application/json, got {shown}")
 
 
 async def _read_body(scope, receive) -> bytes:
@@ -69,8 +80,14 @@ async def _read_body(scope, receive) -> bytes:
     if length is not None and length.isdigit():
         check_body_size(int(length))
     chunks, size = [], 0
+    # The whole body within BODY_TIMEOUT_S, however slowly it trickles in.
+    until = time.monotonic() + BODY_TIMEOUT_S
     while True:
-        message = await receive()
+        try:
+            message = await asyncio.wait_for(receive(), timeout=max(0.0, until - time.monotonic()))
+        except asyncio.TimeoutError:
+            raise RequestRejected(HTTPStatus.REQUEST_TIMEOUT,
+                                  f"request body not received within {BODY_TIMEOUT_S} s") from None
         if message["type"] == "http.disconnect":
             break
         chunk = message.get("body", b"")

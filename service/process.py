@@ -7,6 +7,7 @@ tree (supervisor and workers) and nothing outlives the caller.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,14 +73,27 @@ class ServiceProcess:
         raise ServiceNotReady(f"server not ready after {timeout} s:\n{self.log.read_text()}")
 
     def stop(self) -> None:
+        """SIGTERM to the server's process group, SIGKILL after 30 s, then to any process of its
+        tree that left the group (BentoML's workers run in sessions of their own)."""
         if self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            tree = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            tree = []
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        _, alive = psutil.wait_procs(tree, timeout=10)
+        for process in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        psutil.wait_procs(alive, timeout=10)
 
     def __enter__(self) -> ServiceProcess:
         try:

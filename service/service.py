@@ -16,14 +16,16 @@ turns on bearer-token access control. Start it with ``stance serve``.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from pathlib import Path
 
 import bentoml
+from bentoml._internal.context import server_context
 from pydantic import BaseModel
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -31,10 +33,12 @@ from starlette.routing import Route
 import stance
 from service import prometheus_metrics as metrics
 from service.article_work import ArticleQueue, DeadlineClassifier, QueueFull
+from service.browser_safety import allowed_hosts, cors_options
 from service.limits import (
     ARTICLE_DEADLINE_S,
     ARTICLE_QUEUE,
     ARTICLE_WORKERS,
+    HEADER_TIMEOUT_S,
     MAX_ARTICLE_CHARS,
     MAX_BATCH_TEXTS,
     MAX_BODY_BYTES,
@@ -45,10 +49,14 @@ from service.limits import (
     REQUEST_TIMEOUT_S,
 )
 from service.middleware import BearerTokenMiddleware, RequestGuardMiddleware
+from service.slow_clients import limit_header_time
+from service.startup import StartupError, load_verified, preflight_or_exit, stop_server
+from service.supervision import die_with_parent
 from service.validation import article_request, classify_texts, track_request
 from stance.deadline import DeadlineExceeded
+from stance.integrity import served_file
 from stance.labels import LABELS
-from stance.model import WEIGHTS_FILE, StanceClassifier, check_model_dir, default_model_dir
+from stance.model import StanceClassifier, default_model_dir
 from stance.scoring import score_articles
 from stance.tracking import track
 
@@ -67,16 +75,7 @@ class Classification(BaseModel):
     probabilities: dict[str, float]
 
 
-def weights_digest(path: Path) -> str:
-    """A short content hash of the weights: the model's version, whatever its directory is called."""
-    digest = hashlib.sha256()
-    with (path / WEIGHTS_FILE).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:12]
-
-
-def describe_model(classifier: StanceClassifier) -> dict:
+def describe_model(classifier: StanceClassifier, version: str) -> dict:
     info = classifier.info
     # Every evaluation split metrics.json holds (validation, test, …) with its headline numbers.
     headline = {
@@ -86,7 +85,9 @@ def describe_model(classifier: StanceClassifier) -> dict:
     }
     return {
         "name": classifier.name,
-        "version": weights_digest(classifier.path),
+        # The digest of the file that serves (model.int8.onnx or model.safetensors), checked at start.
+        "version": version,
+        "served_file": served_file(classifier, classifier.path).name,
         "labels": list(LABELS),
         "trained_at": info.get("trained_at"),
         "approach": info.get("approach"),
@@ -111,8 +112,13 @@ async def model_endpoint(_: Request) -> JSONResponse:
 
 
 # BentoML restarts a worker whose start-up fails, forever; a model that cannot serve must instead stop
-# `bentoml serve` (and `bentoml build`) at once, so its files and label map are checked on import.
-check_model_dir(model_dir())
+# `bentoml serve` (and `bentoml build`) at once, so it is loaded and probed on import, before any
+# worker exists. A worker (its index is set before it imports us) checks what it serves instead.
+if server_context.worker_index is None:
+    preflight_or_exit(model_dir())
+else:
+    die_with_parent()
+    limit_header_time(HEADER_TIMEOUT_S)
 
 # BentoML APIs are POST only; the GET route lives in a small mounted ASGI app.
 info_app = Starlette(routes=[Route("/model", model_endpoint, methods=["GET"]),
@@ -130,14 +136,14 @@ info_app = Starlette(routes=[Route("/model", model_endpoint, methods=["GET"]),
 )
 class StanceService:
     def __init__(self) -> None:
-        # Raises ModelError (missing files, other labels) before the worker accepts requests.
-        self.classifier = StanceClassifier.load(model_dir(), device="auto")
-        self.model_description = describe_model(self.classifier)
-        # The first forward pass allocates; pay it here rather than in the first request.
-        self.classifier.predict_proba(["NATO leaders met in Vilnius."])
-        # Article work has a classifier of its own: a tokenizer is not safe to share between threads.
-        article_classifier = StanceClassifier.load(model_dir(), device="auto")
-        article_classifier.predict_proba(["NATO leaders met in Vilnius."])
+        # The probe check also pays for the first forward pass, which allocates. Article work has a
+        # classifier of its own: a tokenizer is not safe to share between threads.
+        try:
+            self.classifier, version = load_verified(model_dir())
+            article_classifier, _ = load_verified(model_dir(), warn=False)
+        except StartupError as exc:
+            stop_server(str(exc))
+        self.model_description = describe_model(self.classifier, version)
         self.article_classifier = DeadlineClassifier(
             article_classifier, metrics.MODEL_SECONDS.labels(endpoint="articles").observe)
         self.articles = ArticleQueue(ARTICLE_WORKERS, ARTICLE_QUEUE, ARTICLE_DEADLINE_S)
@@ -197,6 +203,9 @@ class StanceService:
 # Listed outermost first: every request is counted, and an unauthenticated one is refused before its
 # body is read.
 StanceService.add_asgi_middleware(metrics.MetricsMiddleware)
+StanceService.add_asgi_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(), www_redirect=False)
+if cors_options() is not None:  # outside the token check: a CORS preflight carries no credentials
+    StanceService.add_asgi_middleware(CORSMiddleware, **cors_options())
 StanceService.add_asgi_middleware(BearerTokenMiddleware)
 StanceService.add_asgi_middleware(
     RequestGuardMiddleware,

@@ -237,9 +237,13 @@ def _cmd_score(args) -> int:
 def _cmd_export_fast(args) -> int:
     from stance import locate
     from stance.fast import add_to_model_dir
+    from stance.integrity import record_probe
+    from stance.model import StanceClassifier
 
     model = locate.model_dir(args.model)
     record = add_to_model_dir(model, locate.seeds_dir(args.seeds))
+    # Probe outputs of fp32 and of the new int8 file, which the service checks before serving.
+    record_probe(StanceClassifier.load(model, device="cpu", backend="torch"), model)
     if "error" in record:
         print(f"error: no int8 model for {model}: {record['error']}", file=sys.stderr)
         return EXIT_MODEL
@@ -248,6 +252,24 @@ def _cmd_export_fast(args) -> int:
 
 
 SERVICE = "service.service:StanceService"
+
+
+def _port_in_use(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (BentoML would say so in a 56-line traceback), or None."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return str(exc)
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
 
 def _cmd_serve(args) -> int:
@@ -260,7 +282,8 @@ def _cmd_serve(args) -> int:
         raise ModelError(reason)
     # The service checks again on import; checking here gives a one-line error instead of a traceback.
     check_model_dir(model)
-    env = {**os.environ, locate.MODEL_ENV: str(model)}
+    # STANCE_BIND_HOST: the Host headers the service answers by default (service/browser_safety.py).
+    env = {**os.environ, locate.MODEL_ENV: str(model), "STANCE_BIND_HOST": args.host}
     for name, value in (("BENTOML_DO_NOT_TRACK", "True"), ("HF_HUB_OFFLINE", "1"),
                         ("TRANSFORMERS_OFFLINE", "1")):
         env.setdefault(name, value)
@@ -268,6 +291,9 @@ def _cmd_serve(args) -> int:
     if not (root / "service" / "service.py").is_file():
         raise UsageError(f"{root}/service/service.py not found: `stance serve` runs from a checkout "
                          "installed with `pip install -e .` (or `make serve`)")
+    busy = _port_in_use(args.host, args.port)
+    if busy:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {busy}")
     command = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", args.host,
                "--port", str(args.port), "--working-dir", str(root)]
     print(f"serving {model.name} on http://{args.host}:{args.port} (Ctrl-C stops)", file=sys.stderr)

@@ -191,8 +191,11 @@ class StanceClassifier:
     def token_ids(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> list[list[int]]:
         """Token ids as the model reads them: ``[CLS] sentence [SEP] context [SEP]`` for a context
         model (the context is truncated first), ``[CLS] sentence [SEP]`` otherwise."""
-        return encode(self.tokenizer, texts, contexts if self.context != "none" else None,
-                      self.max_length)["input_ids"]
+        if self.context == "none":
+            contexts = None
+        elif contexts is None:  # a sentence on its own is read as trained: with an empty context
+            contexts = [""] * len(texts)
+        return encode(self.tokenizer, texts, contexts, self.max_length)["input_ids"]
 
     def _chunks(self, texts: list[str], contexts: list[str] | None) -> Iterator[tuple[int, list[list[int]]]]:
         """(offset, token ids) per chunk; the next chunk is tokenised while the caller scores this one."""

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from stance import dataset
+from stance import dataset, integrity
 from stance.approaches import (
     FineTuned,
     FrozenEncoderLogReg,
@@ -277,6 +277,7 @@ def save_model(classifier: StanceClassifier, out_dir: Path, config: TrainingConf
 
     metrics["fast"] = export_for_training(classifier, out_dir, splits)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    integrity.record_probe(classifier, out_dir)  # the outputs the service checks before it serves
     from stance.card import write_card
 
     write_card(out_dir, metrics)

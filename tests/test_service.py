@@ -7,12 +7,15 @@ import contextlib
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import threading
 import time
 
 import httpx
+import numpy as np
 import psutil
 import pytest
 
@@ -275,12 +278,42 @@ def test_bad_input_is_a_4xx_that_says_why(server, route, body, status, word):
 @pytest.mark.integration
 @pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded", "text/plain",
                                           "multipart/form-data; boundary=x"])
-def test_a_json_body_is_read_as_json_whatever_its_content_type(server, content_type):
-    # `curl -d` without -H sends a form type; BentoML alone would try to parse a form.
+def test_a_post_body_that_is_not_declared_json_is_415(server, content_type):
+    # The types a browser sends cross-origin without a preflight (CSRF), and none at all.
     headers = {"Content-Type": content_type} if content_type else {}
-    response = _post(server, "/classify", content=b'{"texts": ["NATO met."]}', headers=headers)
+    for route in ("/classify", "/score_article", "/track"):
+        response = _post(server, route, content=b'{"texts": ["NATO met."]}', headers=headers)
+        assert response.status_code == 415, (route, response.text)
+        assert "application/json" in response.json()["error"]
+    response = _post(server, "/classify", content=b'{"texts": ["NATO met."]}',
+                     headers={"Content-Type": "Application/JSON; charset=utf-8"})
     assert response.status_code == 200
-    assert response.json()[0]["label"] in LABELS
+
+
+@pytest.mark.integration
+def test_only_allowed_host_headers_are_answered(server):
+    for host in ("evil.example", f"attacker.example:{server.port}", "127.0.0.2"):
+        response = httpx.get(f"{server.url}/model", headers={"Host": host}, timeout=10)
+        assert response.status_code == 400, host
+        assert _post(server, "/classify", {"texts": ["NATO met."]}, headers={"Host": host}).status_code == 400
+    for host in (f"localhost:{server.port}", f"127.0.0.1:{server.port}", "localhost"):
+        assert httpx.get(f"{server.url}/model", headers={"Host": host}, timeout=10).status_code == 200, host
+
+
+@pytest.mark.integration
+def test_no_cross_origin_access_unless_configured(server, short_deadline_server):
+    origin = {"Origin": "https://news.example"}
+    preflight = {**origin, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"}
+    assert "access-control-allow-origin" not in _post(server, "/classify", {"texts": ["x"]},
+                                                      headers=origin).headers
+    # short_deadline_server is started with STANCE_CORS_ORIGINS=https://news.example.
+    response = httpx.options(f"{short_deadline_server.url}/classify", headers=preflight, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "https://news.example"
+    other = httpx.options(f"{short_deadline_server.url}/classify",
+                          headers={**preflight, "Origin": "https://evil.example"}, timeout=10)
+    assert "access-control-allow-origin" not in other.headers
 
 
 @pytest.mark.integration
@@ -328,7 +361,8 @@ def test_64_concurrent_requests_all_answered_and_batched(server):
 def test_token_guards_everything_but_health_and_metrics(token_server):
     url = token_server.url
     good = {"Authorization": f"Bearer {TOKEN}"}
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN},
+                    {"Authorization": f"Basic {TOKEN}"}, {"Authorization": f"Bearer {TOKEN}x"}):
         response = httpx.post(f"{url}/classify", json={"texts": ["NATO met."]}, headers=headers, timeout=30)
         assert response.status_code == 401
         assert "Bearer" in response.json()["error"]
@@ -338,6 +372,9 @@ def test_token_guards_everything_but_health_and_metrics(token_server):
     assert httpx.post(f"{url}/classify", json={"texts": ["NATO met."]}, headers=good,
                       timeout=30).status_code == 200
     assert httpx.get(f"{url}/model", headers=good, timeout=10).status_code == 200
+    for scheme in ("bearer", "BEARER", "BeArEr"):  # the scheme is case-insensitive (RFC 9110)
+        assert httpx.get(f"{url}/model", headers={"Authorization": f"{scheme} {TOKEN}"},
+                         timeout=10).status_code == 200, scheme
     for path in ("/livez", "/readyz", "/metrics"):
         assert httpx.get(f"{url}{path}", timeout=10).status_code == 200, path
 
@@ -387,7 +424,9 @@ def test_classify_stays_fast_while_a_worst_case_article_is_scored(server):
 @pytest.fixture(scope="module")
 def short_deadline_server(tiny_model_dir, tmp_path_factory):
     server = ServiceProcess(tiny_model_dir, tmp_path_factory.mktemp("bentoml"),
-                            extra_env={"STANCE_ARTICLE_DEADLINE_S": "3"})
+                            extra_env={"STANCE_ARTICLE_DEADLINE_S": "3", "STANCE_HEADER_TIMEOUT_S": "2",
+                                       "STANCE_BODY_TIMEOUT_S": "2",
+                                       "STANCE_CORS_ORIGINS": "https://news.example"})
     yield from _wrapped(server)
 
 
@@ -454,3 +493,183 @@ def test_metrics_count_sentences_per_label_and_model_latency(server):
     assert classified >= 2
     assert re.search(r'^stance_model_seconds_count\{endpoint="classify"\} [1-9]', text, re.MULTILINE)
     assert "stance_article_queue_depth 0.0" in text
+
+
+# --- integrity: a tampered model never serves wrong results ----------------------------------------
+
+def _tampered(tiny_model_dir, tmp_path, name):
+    target = tmp_path / name
+    shutil.copytree(tiny_model_dir, target)
+    return target
+
+
+def _truncate(path, keep=0.5):
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * keep)])
+
+
+def _permute_int8_logits(model_dir):
+    """An int8 file that runs but answers with its labels permuted, its checksum recorded as good."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    from stance.fast import FAST_MODEL_FILE, file_digest
+
+    path = model_dir / FAST_MODEL_FILE
+    model = onnx.load(str(path))
+    last = next(n for n in model.graph.node if "logits" in n.output)
+    last.output[list(last.output).index("logits")] = "logits_in_order"
+    model.graph.initializer.append(numpy_helper.from_array(np.array([1, 2, 3, 0], dtype=np.int64), "perm"))
+    model.graph.node.append(helper.make_node("Gather", ["logits_in_order", "perm"], ["logits"], axis=1))
+    onnx.save(model, str(path))
+    metrics_path = model_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    metrics["fast"]["sha256"] = file_digest(path)
+    metrics_path.write_text(json.dumps(metrics))
+
+
+TAMPERED = {
+    "truncated-tokenizer": lambda d: _truncate(d / "tokenizer.json"),
+    "invalid-metrics": lambda d: (d / "metrics.json").write_text("{not json"),
+    "truncated-weights-and-int8": lambda d: (_truncate(d / "model.safetensors"),
+                                             _truncate(d / "model.int8.onnx")),
+    "permuted-int8-logits": _permute_int8_logits,
+    "no-probe-record": lambda d: (d / "probe.json").unlink(),
+}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("variant", list(TAMPERED))
+def test_a_tampered_model_stops_start_up_with_one_line(tiny_model_dir, tmp_path, variant):
+    model = _tampered(tiny_model_dir, tmp_path, variant)
+    TAMPERED[variant](model)
+    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "home")}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "stance.cli", "serve", "--model", str(model),
+                           "--port", str(free_port())], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60, start_new_session=True)
+    elapsed = time.perf_counter() - started
+    assert done.returncode != 0
+    assert elapsed < 30
+    errors = [line for line in (done.stderr + done.stdout).splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _model_info(model_dir, tmp_path):
+    (tmp_path / "home").mkdir()
+    with ServiceProcess(model_dir, tmp_path / "home") as server:
+        info = httpx.get(f"{server.url}/model", timeout=10).json()
+        response = _post(server, "/classify", {"texts": ["Peskov said Ukraine must never join NATO."]})
+        assert response.status_code == 200
+        log = server.log.read_text()
+    return info, response.json()[0], log
+
+
+@pytest.mark.integration
+def test_a_corrupted_int8_file_falls_back_to_fp32_with_a_warning(tiny_model_dir, tmp_path, local_classifier):
+    model = _tampered(tiny_model_dir, tmp_path, "corrupted-int8")
+    data = bytearray((model / "model.int8.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (model / "model.int8.onnx").write_bytes(bytes(data))
+    info, result, log = _model_info(model, tmp_path)
+    assert (info["backend"], info["served_file"]) == ("torch", "model.safetensors")
+    assert "model.int8.onnx" in info["backend_reason"]
+    assert "serving the fp32 (torch) model instead of model.int8.onnx" in log
+    torch_digest = json.loads((model / "probe.json").read_text())["backends"]["torch"]["sha256"]
+    assert info["version"] == torch_digest[:12]
+
+
+@pytest.mark.integration
+def test_the_version_is_the_digest_of_the_served_int8_file(tiny_model_dir, tmp_path):
+    metrics = json.loads((tiny_model_dir / "metrics.json").read_text())
+    if not metrics["fast"]["default_on_cpu"]:
+        pytest.skip("the tiny model's int8 file did not pass its quality check")
+    model = _tampered(tiny_model_dir, tmp_path, "truncated-weights")
+    _truncate(model / "model.safetensors")  # never read by the int8 path
+    info, _, _ = _model_info(model, tmp_path)
+    assert (info["backend"], info["served_file"]) == ("onnx-int8", "model.int8.onnx")
+    assert info["version"] == metrics["fast"]["sha256"][:12]
+
+
+# --- process hygiene -----------------------------------------------------------------------------
+
+def _files_only_model(path):
+    """A model directory that passes the file and label checks (enough for the CLI's own checks)."""
+    path.mkdir()
+    for name in ("model.safetensors", "tokenizer.json"):
+        (path / name).write_text("{}")
+    (path / "label_map.json").write_text(json.dumps({"labels": list(LABELS)}))
+    (path / "config.json").write_text(json.dumps({"id2label": dict(enumerate(LABELS))}))
+    return path
+
+
+def test_a_busy_port_is_one_line_and_a_non_zero_exit(tmp_path, capsys):
+    import socket
+
+    model = _files_only_model(tmp_path / "model")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--model", str(model), "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
+    assert len([line for line in err if line.startswith("error:")]) == 1
+
+
+def _tree(server):
+    root = psutil.Process(server.process.pid)
+    return [root, *root.children(recursive=True)]
+
+
+def _port_is_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.mark.integration
+def test_the_worker_dies_with_its_supervisor_on_sigkill(tiny_model_dir, tmp_path):
+    with ServiceProcess(tiny_model_dir, tmp_path) as server:
+        tree = _tree(server)
+        assert len(tree) >= 2  # the supervisor and at least one worker in a session of its own
+        assert any(os.getsid(p.pid) != os.getsid(server.process.pid) for p in tree)
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait(10)
+        _, alive = psutil.wait_procs(tree, timeout=10)
+        assert alive == []
+        assert _port_is_free(server.port)
+
+
+@pytest.mark.integration
+def test_stop_leaves_no_process_behind(tiny_model_dir, tmp_path):
+    with ServiceProcess(tiny_model_dir, tmp_path) as server:
+        tree = _tree(server)
+    assert [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+    assert _port_is_free(server.port)
+
+
+@pytest.mark.integration
+def test_slow_headers_and_bodies_are_cut_off(short_deadline_server):
+    import socket
+
+    # short_deadline_server: 2 s for a request head, 2 s for a body.
+    with socket.create_connection(("127.0.0.1", short_deadline_server.port), timeout=15) as slow:
+        slow.sendall(b"POST /classify HTTP/1.1\r\nHost: localhost\r\nContent-")
+        started = time.perf_counter()
+        assert slow.recv(1024) == b""  # closed by the server
+        assert time.perf_counter() - started < 8
+    with socket.create_connection(("127.0.0.1", short_deadline_server.port), timeout=15) as slow:
+        slow.sendall(b"POST /classify HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100\r\n\r\n{\"texts\": ")
+        started = time.perf_counter()
+        answer = slow.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert time.perf_counter() - started < 8
