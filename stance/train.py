@@ -6,19 +6,14 @@ retraining run uses, and command-line flags override single fields.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import logging
-import math
-import random
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from stance import dataset, integrity
 from stance.approaches import (
@@ -28,179 +23,18 @@ from stance.approaches import (
     RelevanceGated,
     SentenceEncoder,
     TfidfLogReg,
-    base_encoder_path,
 )
-from stance.calibration import fit_temperature
-from stance.context import check_mode
-from stance.labels import ID2LABEL, LABEL2ID, LABELS
+from stance.config import TrainingConfig
+from stance.finetune import calibrate, fine_tune
+from stance.labels import LABELS
 from stance.metrics import evaluate, format_metrics
-from stance.model import (
-    DEFAULT_MODEL,
-    LABEL_MAP_FILE,
-    MODELS_DIR,
-    StanceClassifier,
-    encode,
-    quiet_transformers,
-    resolve_device,
-)
+from stance.model import LABEL_MAP_FILE, StanceClassifier, resolve_device
 
 log = logging.getLogger(__name__)
 # Where a run happened, when and how long it took: beside the model, never committed.
 RUN_FILE = "run.json"
-MACHINE_SETTINGS = ("seeds_dir", "output_dir", "device")
-
-
-@dataclass
-class TrainingConfig:
-    """Every setting of a training run; the defaults are the default model's."""
-
-    name: str = DEFAULT_MODEL
-    base_model: str | None = None  # a local directory; None → the packaged all-MiniLM-L6-v2
-    seeds_dir: str = str(dataset.SEEDS_DIR)
-    output_dir: str = str(MODELS_DIR)
-    epochs: int = 8
-    batch_size: int = 16
-    learning_rate: float = 1e-4
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    max_length: int = 96
-    # What the model reads besides the sentence: ``previous`` (the sentence before it) or ``none``.
-    context: str = "previous"
-    # Share of each target spread over the other labels: keeps logits from growing without bound
-    # on the easy authored sentences, which is what makes the model overconfident on real news.
-    label_smoothing: float = 0.0
-    seed: int = 13
-    device: str = "auto"
-    include_seed_articles: bool = True
-    # Keep the pretrained word-embedding matrix fixed: words absent from the small training set keep
-    # their pretrained neighbours, and the 30k×384 matrix's AdamW update is skipped on every step.
-    freeze_embeddings: bool = True
-    # Cap on training sentences per label, for smoke runs; None trains on everything.
-    limit_per_label: int | None = None
-    # Also fit the baselines and run leave-one-article-out for every approach (slow).
-    compare: bool = False
-    bootstrap: int = 1000
-    extra: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_file(cls, path: str | Path, **overrides) -> TrainingConfig:
-        values = json.loads(Path(path).read_text(encoding="utf-8"))
-        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"{path}: unknown training settings {sorted(unknown)}")
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
-
-    def __post_init__(self):
-        check_mode(self.context)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def portable_dict(self) -> dict:
-        """The settings without this machine's paths (the committed metrics.json holds these)."""
-        return {k: v for k, v in self.to_dict().items() if k not in MACHINE_SETTINGS}
-
-
-def set_seed(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def fine_tune(config: TrainingConfig, rows: list[dict]) -> StanceClassifier:
-    """Full fine-tuning with AdamW and linear warm-up/decay; deterministic on CPU for a seed.
-
-    ``rows`` are dataset rows (``text``, ``label`` and, for a context model, ``context``).
-    """
-    from transformers import (
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-        get_linear_schedule_with_warmup,
-    )
-
-    quiet_transformers()
-    set_seed(config.seed)
-    device = resolve_device(config.device)
-    base = config.base_model or base_encoder_path()
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base, num_labels=len(LABELS), id2label=dict(ID2LABEL), label2id=dict(LABEL2ID)
-    ).to(device)
-    texts, labels = _texts_labels(rows)
-    contexts = [r.get("context") or "" for r in rows] if config.context != "none" else None
-    encodings = encode(tokenizer, texts, contexts, config.max_length)
-    targets = [LABEL2ID[label] for label in labels]
-    # Inverse-frequency weights: the seeds alone are 2/3 neutral.
-    counts = Counter(targets)
-    weights = torch.tensor(
-        [len(targets) / (len(LABELS) * counts.get(i, 1)) for i in range(len(LABELS))],
-        dtype=torch.float32, device=device,
-    )
-    if config.freeze_embeddings:
-        model.get_input_embeddings().weight.requires_grad_(False)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
-    steps = config.epochs * math.ceil(len(texts) / config.batch_size)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * steps), steps)
-    generator = torch.Generator().manual_seed(config.seed)
-    use_amp = device.type == "cuda"
-    lengths = [len(ids) for ids in encodings["input_ids"]]
-    log.info("fine-tuning on %d sentences (%d tokens), %d epochs, %d steps", len(texts), sum(lengths),
-             config.epochs, steps)
-    model.train()
-    started = time.perf_counter()
-    done = 0
-    for epoch in range(config.epochs):
-        total = 0.0
-        for idx in _bucketed_batches(lengths, config.batch_size, generator):
-            batch = tokenizer.pad(
-                {k: [encodings[k][i] for i in idx] for k in encodings}, return_tensors="pt"
-            ).to(device)
-            y = torch.tensor([targets[i] for i in idx], device=device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                logits = model(**batch).logits
-            loss = torch.nn.functional.cross_entropy(logits.float(), y, weight=weights,
-                                                     label_smoothing=config.label_smoothing)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            total += loss.item() * len(idx)
-            done += 1
-            if done % 50 == 0:
-                elapsed = time.perf_counter() - started
-                log.info("step %d/%d, %.0f s elapsed, about %.0f s left", done, steps, elapsed,
-                         elapsed / done * (steps - done))
-        log.info("epoch %d/%d loss %.4f", epoch + 1, config.epochs, total / len(texts))
-    model.eval()
-    return StanceClassifier(model, tokenizer, max_length=config.max_length, device=device,
-                            context=config.context)
-
-
-def calibrate(classifier: StanceClassifier, rows: list[dict]) -> float:
-    """Fit the classifier's temperature on held-out ``rows`` and set it; returns the temperature."""
-    logits = classifier.predict_logits([r["text"] for r in rows], [r.get("context", "") for r in rows])
-    classifier.temperature = fit_temperature(logits, [LABEL2ID[r["label"]] for r in rows])
-    return classifier.temperature
-
-
-def _bucketed_batches(lengths: list[int], batch_size: int, generator: torch.Generator,
-                      pool: int = 8) -> list[list[int]]:
-    """Random batches of similar token length: shuffle, sort within pools of ``pool`` batches,
-    cut into batches and shuffle their order. Less padding per step, still random per epoch."""
-    order = torch.randperm(len(lengths), generator=generator).tolist()
-    batches = []
-    for start in range(0, len(order), batch_size * pool):
-        chunk = sorted(order[start:start + batch_size * pool], key=lambda i: lengths[i])
-        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
-    shuffled = torch.randperm(len(batches), generator=generator).tolist()
-    return [batches[i] for i in shuffled]
-
-
-def _texts_labels(rows):
-    return [r["text"] for r in rows], [r["label"] for r in rows]
+# Re-exported: `from stance.train import TrainingConfig, fine_tune` is the documented entry point.
+__all__ = ["TrainingConfig", "calibrate", "compare", "fine_tune", "train"]
 
 
 def _limit(rows: list[dict], per_label: int | None) -> list[dict]:
@@ -273,7 +107,7 @@ def save_model(classifier: StanceClassifier, out_dir: Path, config: TrainingConf
          "temperature": classifier.temperature}, indent=2) + "\n")
     (out_dir / "training_args.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
     # The int8 ONNX model for the fast CPU path, with its held-out macro-F1 and agreement with fp32.
-    from stance.fast import export_for_training
+    from stance.export import export_for_training
 
     metrics["fast"] = export_for_training(classifier, out_dir, splits)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

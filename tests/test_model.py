@@ -1,8 +1,7 @@
 import pytest
 from transformers import AutoTokenizer
 
-from stance.approaches import base_encoder_path
-from stance.model import StanceClassifier
+from stance.model import StanceClassifier, base_encoder_path
 
 
 class _Idle:

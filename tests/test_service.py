@@ -213,7 +213,7 @@ def test_model_endpoint_describes_the_loaded_model(server, tiny_model_dir):
     metrics = json.loads((tiny_model_dir / "metrics.json").read_text())
     assert info["name"] == "tiny"
     assert info["labels"] == list(LABELS)
-    assert info["trained_at"] == metrics["trained_at"]
+    assert info["trained_at"] == json.loads((tiny_model_dir / "run.json").read_text())["trained_at"]
     assert info["metrics"]["test"]["macro_f1"] == pytest.approx(metrics["test"]["macro_f1"])
     assert re.fullmatch(r"[0-9a-f]{12}", info["version"])
     assert info["device"] in ("cpu", "cuda", "cuda:0")

@@ -14,16 +14,25 @@ def test_training_writes_a_complete_model_dir(tiny_model_dir):
     assert (tiny_model_dir / "model.safetensors").stat().st_size > 1_000_000
     assert not list(tiny_model_dir.glob("*.bin")) and not list(tiny_model_dir.glob("*.pt"))
     metrics = json.loads((tiny_model_dir / "metrics.json").read_text())
-    # The smoke cap of 12 per label applies to the authored and the seed sentences alike.
+    # The smoke cap of 12 per label applies to the authored sentences, articles and seeds alike.
     from collections import Counter
 
     from stance import dataset
 
     splits = dataset.build()
-    expected = {label: min(12, n) + min(12, Counter(r["label"] for r in splits["seed"])[label])
-                for label, n in Counter(r["label"] for r in splits["train"]).items()}
+    expected = {label: sum(min(12, Counter(r["label"] for r in splits[name])[label])
+                           for name in ("train", "article_train", "seed"))
+                for label in Counter(r["label"] for r in splits["train"])}
     assert metrics["data"]["train_per_label"] == dict(sorted(expected.items()))
     assert set(metrics["test"]["per_class"]) == set(label_map["labels"])
+    # The model carries how it reads sentences and its calibration.
+    assert label_map["context"] == "previous" and label_map["temperature"] > 0
+    assert metrics["temperature"] == label_map["temperature"]
+    # Nothing about this machine or day in the committed files; run.json holds it.
+    run = json.loads((tiny_model_dir / "run.json").read_text())
+    assert {"trained_at", "train_seconds", "seeds_dir"} <= set(run)
+    assert "trained_at" not in metrics and "seeds_dir" not in metrics["config"]
+    assert str(tiny_model_dir.parent) not in (tiny_model_dir / "README.md").read_text()
     card = (tiny_model_dir / "README.md").read_text()
     for heading in ("## Data", "## Training set-up", "## Metrics", "## Intended use",
                     "## Limitations", "Confusion"):
@@ -80,29 +89,50 @@ def test_comparison_report_covers_every_approach_and_article(tmp_path):
 
     config = TrainingConfig(name="cmp", output_dir=str(tmp_path), epochs=1, limit_per_label=6,
                             device="cpu", bootstrap=0)
-    report = compare(config, dataset.build())
+    splits = dataset.build()
+    report = compare(config, splits)
     approaches = report["approaches"]
-    assert list(approaches) == ["majority", "tfidf-logreg", "frozen-minilm-logreg", "fine-tuned-minilm"]
+    assert list(approaches) == ["majority", "tfidf-logreg", "frozen-minilm-logreg", "fine-tuned-minilm",
+                                "fine-tuned-minilm+context", "fine-tuned-minilm+relevance-gate"]
     for result in approaches.values():
-        assert {"validation", "test", "loao"} <= set(result)
-        assert len(result["loao"]["per_article_macro_f1"]) == 5
-        assert result["loao"]["n"] == 94  # every seed sentence is predicted once, when held out
-    # Majority predicts one label for everything: it cannot beat a real model on validation.
-    assert report["selected_by_validation"] != "majority"
+        assert {"validation", "article_validation", "test", "article_test", "seed"} <= set(result)
+        assert result["seed"]["n"] == 94  # every seed sentence, none of them trained on
+        assert result["article_test"]["articles"] == len({r["article_id"] for r in splits["article_test"]})
+        assert 0.0 <= result["article_test"]["ece"] <= 1.0
+    # Fine-tuned models are calibrated on held-out articles.
+    assert approaches["fine-tuned-minilm+context"]["temperature"] > 0
+    # Selection is on held-out articles; majority predicts one label for everything and cannot win.
+    assert report["selected_by"] == "article_validation" and report["selected"] != "majority"
+
+
+def test_training_reports_progress_with_the_time_left(caplog):
+    import logging
+
+    from stance.train import fine_tune
+
+    rows = [{"text": t, "label": label} for t, label in (
+        ("Kyiv wants to join NATO.", "pro-membership"), ("Moscow forbids it.", "opposing"),
+        ("Membership is off the table.", "conceding"), ("The summit opens on Tuesday.", "neutral"))]
+    with caplog.at_level(logging.INFO, logger="stance.train"):
+        fine_tune(TrainingConfig(epochs=2, batch_size=2, device="cpu", context="none"), rows)
+    progress = [r.getMessage() for r in caplog.records if "s left" in r.getMessage()]
+    assert progress and progress[-1].startswith("step 4/4")
 
 
 def test_frozen_embeddings_stay_pretrained_while_the_encoder_trains():
     import torch
     from transformers import AutoModel
 
-    from stance.approaches import base_encoder_path
+    from stance.model import base_encoder_path
     from stance.train import fine_tune
 
     texts = ["Kyiv wants to join NATO.", "Moscow forbids it.", "Membership is off the table.",
              "The summit opens on Tuesday."]
     config = TrainingConfig(epochs=1, batch_size=4, learning_rate=1e-3, device="cpu",
                             freeze_embeddings=True)
-    tuned = fine_tune(config, texts, ["pro-membership", "opposing", "conceding", "neutral"]).model
+    rows = [{"text": t, "label": label}
+            for t, label in zip(texts, ["pro-membership", "opposing", "conceding", "neutral"], strict=True)]
+    tuned = fine_tune(config, rows).model
     base = AutoModel.from_pretrained(base_encoder_path())
     assert torch.equal(tuned.get_input_embeddings().weight, base.get_input_embeddings().weight)
     first_layer = "encoder.layer.0.attention.self.query.weight"
