@@ -22,7 +22,6 @@ from pathlib import Path
 
 import bentoml
 from bentoml._internal.context import server_context
-from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -32,6 +31,18 @@ from starlette.routing import Route
 
 import stance
 from service import prometheus_metrics as metrics
+from service.api_models import (
+    ArticleId,
+    Articles,
+    ArticleScore,
+    ArticleText,
+    Classification,
+    MinConfidence,
+    Period,
+    Published,
+    Texts,
+    TrackRow,
+)
 from service.article_work import ArticleQueue, DeadlineClassifier, QueueFull
 from service.browser_safety import allowed_hosts, cors_options
 from service.limits import (
@@ -48,11 +59,18 @@ from service.limits import (
     MAX_TEXTS_PER_REQUEST,
     REQUEST_TIMEOUT_S,
 )
-from service.middleware import BearerTokenMiddleware, RequestGuardMiddleware
+from service.middleware import TOKEN_ENV, BearerTokenMiddleware, RequestGuardMiddleware
+from service.openapi import DocsMiddleware
 from service.slow_clients import limit_header_time
 from service.startup import StartupError, load_verified, preflight_or_exit, stop_server
 from service.supervision import die_with_parent
-from service.validation import article_request, classify_texts, track_request
+from service.validation import (
+    article_request,
+    classify_texts,
+    min_confidence_of,
+    score_article_request,
+    track_request,
+)
 from stance.deadline import DeadlineExceeded
 from stance.integrity import served_file
 from stance.labels import LABELS
@@ -67,12 +85,6 @@ PREDICT_BATCH = 64
 
 def model_dir() -> Path:
     return Path(os.environ.get(MODEL_DIR_ENV) or default_model_dir())
-
-
-class Classification(BaseModel):
-    label: str
-    confidence: float
-    probabilities: dict[str, float]
 
 
 def describe_model(classifier: StanceClassifier, version: str) -> dict:
@@ -158,7 +170,7 @@ class StanceService:
             return JSONResponse({"error": str(exc)}, status_code=504)
 
     @bentoml.api(batchable=True, max_batch_size=MAX_BATCH_TEXTS, max_latency_ms=MAX_LATENCY_MS)
-    def classify(self, texts: list[str]) -> list[Classification]:
+    def classify(self, texts: Texts) -> list[Classification]:
         """Label each text: pro-membership, conceding, opposing or neutral, with probabilities."""
         if not texts:
             return []
@@ -170,32 +182,41 @@ class StanceService:
         return [Classification(**p.to_dict()) for p in predictions]
 
     @bentoml.api
-    async def score_article(self, text: str, id: str | int | None = None, published: str | None = None,
-                            title: str | None = None, source: str | None = None) -> dict:
-        """Segment an article, label every sentence and summarise it as `stance score` does."""
+    async def score_article(self, text: ArticleText, id: ArticleId = None, published: Published = None,
+                            title: str | None = None, source: str | None = None,
+                            min_confidence: MinConfidence = None) -> ArticleScore:
+        """Segment an article, label every sentence and summarise it as `stance score` does.
+
+        Sentences whose confidence is below ``min_confidence`` are marked ``uncertain`` and left out
+        of the summary."""
         article = article_request({"text": text, "id": id, "published": published, "title": title,
                                    "source": source})
-        return await self._article_work(self._score_article, article)
+        return await self._article_work(self._score_article, article, min_confidence_of(min_confidence))
 
-    def _score_article(self, article) -> dict:
-        result = next(score_articles(self.article_classifier, [article], batch_size=PREDICT_BATCH))
+    def _score_article(self, article, min_confidence: float | None = None) -> ArticleScore:
+        result = next(score_articles(self.article_classifier, [article], batch_size=PREDICT_BATCH,
+                                     min_confidence=min_confidence))
         metrics.count_sentences([s.label for s in result.sentences if not s.furniture], "score_article")
-        return {
+        return ArticleScore.model_validate({
             "id": article.id,
             "title": article.title,
             "published": article.published,
             "summary": result.summary(),
             "sentences": [s.to_row() for s in result.sentences],
-        }
+        })
 
     @bentoml.api
-    async def track(self, articles: list[dict], by: str = "month", by_actor: bool = False) -> list[dict]:
-        """Stance per period (and actor) over the given articles: the `stance track` table."""
-        parsed, by, by_actor = track_request({"articles": articles, "by": by, "by_actor": by_actor})
-        return await self._article_work(self._track, parsed, by, by_actor)
+    async def track(self, articles: Articles, by: Period = "month", by_actor: bool = False,
+                    min_confidence: MinConfidence = None) -> list[TrackRow]:
+        """Stance per period (and actor) over the given articles: the `stance track` table.
 
-    def _track(self, articles, by: str, by_actor: bool) -> list[dict]:
-        tracking = track(self.article_classifier, articles, by)
+        Sentences whose confidence is below ``min_confidence`` are not counted."""
+        records = [a.model_dump() if hasattr(a, "model_dump") else a for a in articles]
+        parsed, by, by_actor = track_request({"articles": records, "by": by, "by_actor": by_actor})
+        return await self._article_work(self._track, parsed, by, by_actor, min_confidence_of(min_confidence))
+
+    def _track(self, articles, by: str, by_actor: bool, min_confidence: float | None = None) -> list[dict]:
+        tracking = track(self.article_classifier, articles, by, min_confidence=min_confidence)
         metrics.count_sentences([s.label for s in tracking.sentences], "track")
         return tracking.table(by_actor)
 
@@ -207,7 +228,9 @@ StanceService.add_asgi_middleware(TrustedHostMiddleware, allowed_hosts=allowed_h
 if cors_options() is not None:  # outside the token check: a CORS preflight carries no credentials
     StanceService.add_asgi_middleware(CORSMiddleware, **cors_options())
 StanceService.add_asgi_middleware(BearerTokenMiddleware)
+StanceService.add_asgi_middleware(DocsMiddleware, base_spec=lambda: StanceService.openapi_spec.asdict(),
+                                  token_required=bool(os.environ.get(TOKEN_ENV)))
 StanceService.add_asgi_middleware(
     RequestGuardMiddleware,
-    checks={"/classify": classify_texts, "/score_article": article_request, "/track": track_request},
+    checks={"/classify": classify_texts, "/score_article": score_article_request, "/track": track_request},
 )

@@ -121,9 +121,27 @@ def article_request(payload: object, where: str = "body", prefix: str = "",
                               f"{prefix}{field}" if field else None) from exc
 
 
+def min_confidence_of(value: object) -> float | None:
+    """A body's optional ``min_confidence``: a probability, or None when not given."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                              f"field 'min_confidence' must be a number between 0 and 1, got {value!r}",
+                              "min_confidence")
+    return float(value)
+
+
+def score_article_request(payload: object) -> Article:
+    """The article of a /score_article body, and a valid ``min_confidence`` if one is given."""
+    min_confidence_of(_object(payload).get("min_confidence"))
+    return article_request(payload)
+
+
 def track_request(payload: object) -> tuple[list[Article], str, bool]:
     """The articles, period unit and actor split of a /track body."""
     body = _object(payload)
+    min_confidence_of(body.get("min_confidence"))
     articles = body.get("articles")
     if not isinstance(articles, list):
         raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,

@@ -185,6 +185,23 @@ def test_score_article_matches_the_cli_code_path(server, local_classifier):
 
 
 @pytest.mark.integration
+def test_min_confidence_marks_sentences_uncertain_and_leaves_them_out(server, local_classifier):
+    text = read_article("000")
+    everything = _post(server, "/score_article", {"text": text}).json()
+    # Above every sentence's confidence: all are kept, all uncertain, none counted.
+    strict = _post(server, "/score_article", {"text": text, "min_confidence": 1.0}).json()
+    assert len(strict["sentences"]) == len(everything["sentences"])
+    content = [s for s in strict["sentences"] if not s["furniture"]]
+    assert content and all(s["uncertain"] for s in content)
+    assert strict["summary"]["sentences"] == 0
+    assert strict["summary"]["uncertain_sentences"] == len(content)
+    assert not any(s["uncertain"] for s in everything["sentences"])
+    rows = _post(server, "/track", {"articles": [{"text": text, "published": "2022-03-15"}],
+                                    "min_confidence": 1.0}).json()
+    assert rows == []
+
+
+@pytest.mark.integration
 def test_track_gives_the_cli_table_per_period_and_actor(server, local_classifier):
     from stance.articles import read_inputs
     from stance.tracking import track
@@ -257,6 +274,8 @@ BAD_REQUESTS = [
     ("/track", {"article": []}, 422, "articles"),
     ("/track", {"articles": [{"text": "NATO met."}], "by": "decade"}, 422, "by"),
     ("/track", {"articles": [{"text": "NATO met."}], "by_actor": "yes"}, 422, "by_actor"),
+    ("/track", {"articles": [{"text": "NATO met."}], "min_confidence": 2}, 422, "min_confidence"),
+    ("/score_article", {"text": "NATO met.", "min_confidence": "high"}, 422, "min_confidence"),
     ("/track", {"articles": [{"text": "NATO met."}, {"id": "b"}]}, 422, "articles[1]"),
     ("/track", {"articles": ["NATO met."]}, 422, "articles[0]"),
     ("/track", {"articles": [{"text": "x"}] * (MAX_TRACK_ARTICLES + 1)}, 413, str(MAX_TRACK_ARTICLES)),

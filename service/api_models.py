@@ -1,0 +1,104 @@
+"""Pydantic models of the HTTP API: what the OpenAPI spec documents, limits and enums included.
+
+The request checks themselves run before BentoML parses a body (service/validation.py), so each
+request's error stays its own and says which field is wrong; these models state the same limits
+for clients and tools. Response models allow extra fields, so a new column is not a breaking
+change.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.limits import MAX_ARTICLE_CHARS, MAX_TEXT_CHARS, MAX_TEXTS_PER_REQUEST, MAX_TRACK_ARTICLES
+from stance.tracking import PERIODS
+
+Label = Literal["pro-membership", "conceding", "opposing", "neutral"]
+Period = Literal[PERIODS]  # type: ignore[valid-type]
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+Texts = Annotated[list[Text], Field(max_length=MAX_TEXTS_PER_REQUEST)]
+# At least one non-space character: an empty article is a 422.
+ArticleText = Annotated[str, Field(max_length=MAX_ARTICLE_CHARS, pattern=r"\S")]
+ArticleId = str | int | None
+# Sentences below it are kept, marked uncertain and left out of summaries and timelines.
+MinConfidence = Annotated[float, Field(ge=0, le=1)] | None
+# ISO dates; a date-time is accepted too (its date is used).
+Published = Annotated[str, Field(json_schema_extra={"format": "date"})] | None
+
+
+class Classification(BaseModel):
+    label: Label
+    confidence: float = Field(ge=0, le=1)
+    probabilities: dict[Label, Annotated[float, Field(ge=0, le=1)]]
+
+
+class ArticleIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    text: ArticleText
+    id: ArticleId = None
+    published: Published = None
+    title: str | None = None
+    source: str | None = None
+
+
+class SentenceRow(BaseModel):
+    model_config = ConfigDict(extra="allow")  # p_<label> for every label, and later additions
+
+    article_id: str
+    sentence_index: int
+    start: int
+    end: int
+    text: str
+    label: Label
+    confidence: float
+    furniture: bool
+    uncertain: bool = False
+
+
+class ArticleScore(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    title: str | None
+    published: str | None
+    summary: dict
+    sentences: list[SentenceRow]
+
+
+Articles = Annotated[list[ArticleIn], Field(max_length=MAX_TRACK_ARTICLES)]
+
+
+class TrackRow(BaseModel):
+    model_config = ConfigDict(extra="allow")  # a count and share_<label> per label, dominant_*
+
+    period: str
+    actor: str
+    articles: int
+    sentences: int
+    net_stance: float | None
+
+
+class ErrorBody(BaseModel):
+    error: str
+    field: str | None = None
+
+
+class ModelDescription(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    version: str = Field(description="digest of the served weights file (served_file)")
+    served_file: str
+    labels: list[Label]
+    trained_at: str | None
+    approach: str | None
+    base_model: str | None
+    metrics: dict
+    device: str
+    backend: Literal["onnx-int8", "torch"]
+    backend_reason: str
+    stance_version: str
+    limits: dict[str, int]
