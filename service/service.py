@@ -7,11 +7,14 @@
 - ``POST /track`` ``{"articles": [...], "by"?: "month", "by_actor"?: false}`` → the ``stance track``
   table (one row per period, and per actor when split).
 - ``GET /model`` → model name, version, labels, training date, headline metrics and the active backend.
-- BentoML's ``/livez``, ``/readyz``, ``/metrics`` (Prometheus) and the OpenAPI docs at ``/``.
+- BentoML's ``/livez`` and ``/readyz``; ``/metrics`` (Prometheus, service/prometheus_metrics.py); the
+  OpenAPI docs at ``/`` and ``/docs.json`` (service/openapi.py).
 
 The model directory is ``$STANCE_MODEL_DIR`` or the default model (``models/minilm-stance``); it is
-loaded and checked once per worker at start-up. Limits: service/limits.py. ``$STANCE_API_TOKEN``
-turns on bearer-token access control. Start it with ``stance serve``.
+loaded and checked against its probe outputs before the server starts (service/startup.py).
+Article work runs off the request path (service/article_work.py). Limits: service/limits.py.
+``$STANCE_API_TOKEN`` turns on bearer-token access control; Host and CORS settings:
+service/browser_safety.py. Start it with ``stance serve``.
 """
 
 from __future__ import annotations
@@ -143,7 +146,7 @@ info_app = Starlette(routes=[Route("/model", model_endpoint, methods=["GET"]),
     workers=1,
     traffic={"timeout": REQUEST_TIMEOUT_S, "max_concurrency": MAX_CONCURRENCY},
     endpoints={"livez": "/livez", "readyz": "/readyz"},
-    # BentoML's HTTP metrics label requests by raw path (unbounded); service/metrics.py replaces them.
+    # BentoML's HTTP metrics label requests by raw path (unbounded); prometheus_metrics replaces them.
     metrics={"enabled": False},
 )
 class StanceService:

@@ -680,6 +680,10 @@ def test_slow_headers_and_bodies_are_cut_off(short_deadline_server):
     import socket
 
     # short_deadline_server: 2 s for a request head, 2 s for a body.
+    with socket.create_connection(("127.0.0.1", short_deadline_server.port), timeout=15) as silent:
+        started = time.perf_counter()
+        assert silent.recv(1024) == b""  # sent nothing: closed by the server
+        assert time.perf_counter() - started < 8
     with socket.create_connection(("127.0.0.1", short_deadline_server.port), timeout=15) as slow:
         slow.sendall(b"POST /classify HTTP/1.1\r\nHost: localhost\r\nContent-")
         started = time.perf_counter()
