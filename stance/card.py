@@ -26,7 +26,7 @@ def _cell(result: dict, split: str, key: str = "macro_f1", fmt: str = ".3f") -> 
 
 def comparison_table(comparison: dict) -> str:
     lines = [
-        "| approach | article validation macro-F1 | article test macro-F1 (95% CI) "
+        "| approach | article validation macro-F1 | article test macro-F1 "
         "| article test min class F1 | article test ECE | article test dominant stance right "
         "| sentence test macro-F1 "
         "| seed articles macro-F1 | seed ECE | fit time | sentences/s |",
@@ -34,13 +34,14 @@ def comparison_table(comparison: dict) -> str:
     ]
     for name, result in comparison["approaches"].items():
         article = result.get("article_test", {})
-        ci = article.get("macro_f1_ci95") or [float("nan")] * 2
+        ci = article.get("macro_f1_ci95")
+        interval = f" ({ci[0]:.3f}–{ci[1]:.3f})" if ci else ""
         minimum = min(v["f1"] for v in article["per_class"].values()) if article else float("nan")
         dominant = (f"{article['dominant_right']}/{article['articles']} ({article['dominant_accuracy']:.0%})"
                     if "dominant_accuracy" in article else "—")
         lines.append(
             f"| {name} | {_cell(result, 'article_validation')} | {_cell(result, 'article_test')} "
-            f"({ci[0]:.3f}–{ci[1]:.3f}) | {minimum:.3f} | {_cell(result, 'article_test', 'ece')} "
+            f"{interval} | {minimum:.3f} | {_cell(result, 'article_test', 'ece')} "
             f"| {dominant} "
             f"| {_cell(result, 'test')} | {_cell(result, 'seed')} | {_cell(result, 'seed', 'ece')} "
             f"| {result['fit_seconds']:.0f} s | {result['sentences_per_second']:.0f} |"
@@ -74,6 +75,36 @@ def write_comparison(out_dir: Path, comparison: dict) -> Path:
     return path
 
 
+RELIABILITY_PNG = "reliability.png"
+
+
+def write_reliability_png(out_dir: Path, metrics: dict, title: str) -> Path:
+    """The reliability diagram: accuracy against mean confidence per bin, bar width ~ sentences."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bins = [row for row in metrics["reliability"] if row["n"]]
+    total = sum(row["n"] for row in bins)
+    fig, ax = plt.subplots(figsize=(4.2, 4.2), dpi=100)
+    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="perfect calibration")
+    ax.bar([(row["low"] + row["high"]) / 2 for row in bins], [row["accuracy"] for row in bins],
+           width=[0.1 * max(0.15, (row["n"] / total) ** 0.5) for row in bins], color="#3b6ea8",
+           label="accuracy per bin (width ~ sentences)")
+    ax.plot([row["confidence"] for row in bins], [row["accuracy"] for row in bins], "o", color="#d9822b",
+            markersize=4, label="mean confidence, accuracy")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
+           title=f"{title}: ECE {metrics['ece']:.3f}")
+    ax.legend(loc="upper left", fontsize=7, frameon=False)
+    fig.tight_layout()
+    path = out_dir / RELIABILITY_PNG
+    # No date or software version in the file: the same metrics give the same bytes.
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
 def reliability_table(metrics: dict) -> list[str]:
     lines = ["| confidence bin | sentences | mean confidence | accuracy |", "|---|---:|---:|---:|"]
     for row in metrics.get("reliability", []):
@@ -103,6 +134,8 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
     comparison_path = out_dir / COMPARISON_FILE
     comparison = (json.loads(comparison_path.read_text(encoding="utf-8"))
                   if comparison_path.is_file() else None)
+    if comparison is not None and "selected_by" not in comparison:
+        comparison = None  # a report in an older layout: `make report` writes it anew
     article_test = metrics.get("article_test")
     parts = [
         f"# {metrics['model']}",
@@ -152,8 +185,10 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
                       f"{article_test['articles']} held-out articles "
                       f"({article_test['dominant_accuracy']:.0%}).",
                       ""]
+        write_reliability_png(out_dir, article_test, "Held-out test articles")
         parts += ["Reliability on the held-out test articles (a calibrated model has accuracy close "
-                  "to confidence in every bin):", "", *reliability_table(article_test), ""]
+                  "to confidence in every bin):", "", f"![Reliability diagram]({RELIABILITY_PNG})", "",
+                  *reliability_table(article_test), ""]
     parts += [format_metrics(metrics["test"], SPLIT_TITLES["test"]), ""]
     if metrics.get("article_validation"):
         parts += [format_metrics(metrics["article_validation"], SPLIT_TITLES["article_validation"]), ""]

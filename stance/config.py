@@ -23,7 +23,7 @@ class TrainingConfig:
     base_model: str | None = None  # a local directory; None → the packaged all-MiniLM-L6-v2
     seeds_dir: str = str(dataset.SEEDS_DIR)
     output_dir: str = str(MODELS_DIR)
-    epochs: int = 8
+    epochs: int = 4
     batch_size: int = 16
     learning_rate: float = 1e-4
     weight_decay: float = 0.01

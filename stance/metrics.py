@@ -81,15 +81,16 @@ def _bootstrap_macro_f1(y_true, y_pred, present, rounds, seed) -> list[float]:
 
 def format_metrics(metrics: dict, title: str = "") -> str:
     """A plain-text table for terminals and model cards (Markdown-compatible)."""
-    ci = metrics.get("macro_f1_ci95") or [float("nan"), float("nan")]
+    ci = metrics.get("macro_f1_ci95")
+    interval = f" (95% CI {ci[0]:.3f}–{ci[1]:.3f})" if ci else ""
     lines = []
     if title:
         lines.append(f"### {title}")
         lines.append("")
     f1avg = metrics["f1avg_pro_opposing"]
     lines.append(
-        f"n = {metrics['n']} · macro-F1 **{metrics['macro_f1']:.3f}** "
-        f"(95% CI {ci[0]:.3f}–{ci[1]:.3f}) · F1avg(pro, opposing) "
+        f"n = {metrics['n']} · macro-F1 **{metrics['macro_f1']:.3f}**"
+        f"{interval} · F1avg(pro, opposing) "
         f"{'n/a' if f1avg is None else format(f1avg, '.3f')} · accuracy {metrics['accuracy']:.3f}"
         + (f" · ECE {metrics['ece']:.3f} (mean confidence {metrics['mean_confidence']:.3f})"
            if "ece" in metrics else "")

@@ -16,6 +16,22 @@ SEEDS = ROOT / "seeds"
 ARTICLES = SEEDS / "articles"
 
 
+def time_growth(fn, small, large, repeats: int = 5) -> float:
+    """How many times longer ``fn(large)`` takes than ``fn(small)``: the best of ``repeats`` runs
+    each, the two sizes taking turns, so a burst of load from other work on a shared machine falls
+    on both rather than on one."""
+    import time
+
+    fn(small)  # warm caches (pysbd's rules, the gazetteer)
+    best = {id(small): float("inf"), id(large): float("inf")}
+    for _ in range(repeats):
+        for arg in (small, large):
+            started = time.perf_counter()
+            fn(arg)
+            best[id(arg)] = min(best[id(arg)], time.perf_counter() - started)
+    return best[id(large)] / best[id(small)]
+
+
 def read_article(stem: str) -> str:
     return next(ARTICLES.glob(f"{stem}*.txt")).read_text(encoding="utf-8")
 
