@@ -353,7 +353,8 @@ def to_markdown(report: dict) -> str:
     record = report["fast"]
     if "macro_f1_drop" in record:
         lines += [
-            f"The int8 model's own check at export (metrics.json `fast`, {record['n']} test sentences): "
+            f"The int8 model's own check at export (metrics.json `fast`, {record['n']} sentences of the "
+            f"{record.get('split', 'test')} splits): "
             f"macro-F1 {record['int8_macro_f1']:.3f} vs fp32 {record['fp32_macro_f1']:.3f} (drop "
             f"{record['macro_f1_drop']:+.3f}, allowed {fast.MAX_MACRO_F1_DROP}), agreement "
             f"{record['agreement']:.3f}; so `auto` on CPU uses "
