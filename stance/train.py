@@ -101,6 +101,9 @@ def save_model(classifier: StanceClassifier, out_dir: Path, config: TrainingConf
                metrics: dict, splits: dict[str, list[dict]]) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     classifier.model.save_pretrained(str(out_dir))  # safetensors
+    # The window the model was trained and is run with, so `transformers.pipeline` on this
+    # directory truncates where stance does instead of at the base encoder's 512.
+    classifier.tokenizer.model_max_length = config.max_length
     classifier.tokenizer.save_pretrained(str(out_dir))
     (out_dir / LABEL_MAP_FILE).write_text(json.dumps(
         {"labels": list(LABELS), "max_length": config.max_length, "context": classifier.context,

@@ -25,6 +25,8 @@ def test_training_writes_a_complete_model_dir(tiny_model_dir):
                 for label in Counter(r["label"] for r in splits["train"])}
     assert metrics["data"]["train_per_label"] == dict(sorted(expected.items()))
     assert set(metrics["test"]["per_class"]) == set(label_map["labels"])
+    tokenizer_config = json.loads((tiny_model_dir / "tokenizer_config.json").read_text())
+    assert tokenizer_config["model_max_length"] == label_map["max_length"]
     # The model carries how it reads sentences and its calibration.
     assert label_map["context"] == "previous" and label_map["temperature"] > 0
     assert metrics["temperature"] == label_map["temperature"]
