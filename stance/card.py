@@ -61,7 +61,9 @@ def write_comparison(out_dir: Path, comparison: dict) -> Path:
              "only. ECE: expected calibration error, 10 equal-width bins. Dominant stance: the "
              "article's most frequent non-neutral label (stance score's rule), predicted against gold. "
              "Sentences/s: in-process prediction on CPU (torch fp32 for the fine-tuned models; the "
-             "served int8 path is measured in BENCHMARKS.md).", "",
+             "served int8 path is measured in BENCHMARKS.md). Fit time and sentences/s are wall-clock "
+             "on the machine that ran the report, with whatever else it was running: compare them "
+             "within one report only.", "",
              comparison_table(comparison), ""]
     for name, result in comparison["approaches"].items():
         parts += [f"## {name}", ""]
