@@ -67,8 +67,9 @@ def _int8_twin(classifier, model_dir: Path):
         runner = fast_path.OnnxInt8Runner(path, pad_id=classifier.pad_id)
     except Exception:  # an unusable int8 file has nothing to record
         return None
+    # The twin reads sentences and scales logits exactly as the torch classifier does.
     return StanceClassifier(None, classifier.tokenizer, path=model_dir, max_length=classifier.max_length,
-                            fast=runner)
+                            fast=runner, context=classifier.context, temperature=classifier.temperature)
 
 
 def record_probe(classifier, model_dir: str | Path) -> Path:

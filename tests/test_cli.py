@@ -23,7 +23,7 @@ def test_score_seed_articles_end_to_end(tiny_model_dir, tmp_path, capsys):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert {r["article_id"][:3] for r in rows} == {"000", "001", "002", "003", "004"}
     expected = {"article_id", "sentence_index", "start", "end", "text", "label", "confidence",
-                "furniture", *(f"p_{column(label)}" for label in LABELS)}
+                "furniture", "uncertain", *(f"p_{column(label)}" for label in LABELS)}
     assert set(rows[0]) == expected
     assert any(r["furniture"] and r["text"] == "Related Articles" for r in rows)
     for r in rows:

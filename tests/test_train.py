@@ -115,7 +115,7 @@ def test_training_reports_progress_with_the_time_left(caplog):
     rows = [{"text": t, "label": label} for t, label in (
         ("Kyiv wants to join NATO.", "pro-membership"), ("Moscow forbids it.", "opposing"),
         ("Membership is off the table.", "conceding"), ("The summit opens on Tuesday.", "neutral"))]
-    with caplog.at_level(logging.INFO, logger="stance.train"):
+    with caplog.at_level(logging.INFO, logger="stance.finetune"):
         fine_tune(TrainingConfig(epochs=2, batch_size=2, device="cpu", context="none"), rows)
     progress = [r.getMessage() for r in caplog.records if "s left" in r.getMessage()]
     assert progress and progress[-1].startswith("step 4/4")
