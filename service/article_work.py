@@ -35,23 +35,26 @@ class DeadlineClassifier:
         self.inner = classifier
         self.observe = observe  # called with the seconds of each model call
 
-    def predict_proba(self, texts, batch_size: int = 64):
+    def predict_proba(self, texts, batch_size: int = 64, contexts=None):
         import numpy as np
 
         texts = list(texts)
+        contexts = list(contexts) if contexts is not None else None
         parts = []
         for start in range(0, len(texts), CHECK_EVERY_SENTENCES):
             deadline.check()
             started = time.perf_counter()
-            parts.append(self.inner.predict_proba(texts[start:start + CHECK_EVERY_SENTENCES], batch_size))
+            end = start + CHECK_EVERY_SENTENCES
+            parts.append(self.inner.predict_proba(texts[start:end], batch_size,
+                                                  contexts=contexts[start:end] if contexts else None))
             if self.observe is not None:
                 self.observe(time.perf_counter() - started)
         return np.concatenate(parts) if parts else self.inner.predict_proba([], batch_size)
 
-    def predict(self, texts, batch_size: int = 64):
+    def predict(self, texts, batch_size: int = 64, contexts=None):
         from stance.model import to_prediction
 
-        return [to_prediction(row) for row in self.predict_proba(texts, batch_size)]
+        return [to_prediction(row) for row in self.predict_proba(texts, batch_size, contexts)]
 
 
 class ArticleQueue:

@@ -49,8 +49,9 @@ class _Counting:
     def __init__(self):
         self.calls = []
 
-    def predict_proba(self, texts, batch_size=64):
+    def predict_proba(self, texts, batch_size=64, contexts=None):
         self.calls.append(len(texts))
+        self.contexts = getattr(self, "contexts", []) + list(contexts or [])
         return np.full((len(texts), 4), 0.25, dtype=np.float32)
 
 
@@ -59,6 +60,11 @@ def test_deadline_classifier_checks_between_chunks_and_keeps_order():
     probs = DeadlineClassifier(inner).predict_proba(["x"] * (CHECK_EVERY_SENTENCES + 1))
     assert probs.shape == (CHECK_EVERY_SENTENCES + 1, 4)
     assert inner.calls == [CHECK_EVERY_SENTENCES, 1]
+    # Each sentence's context goes with it into its chunk (the model reads the previous sentence).
+    contexts = [str(i) for i in range(CHECK_EVERY_SENTENCES + 1)]
+    inner.contexts = []
+    DeadlineClassifier(inner).predict_proba(["x"] * len(contexts), contexts=contexts)
+    assert inner.contexts == contexts
     cancelled = threading.Event()
     cancelled.set()
     with pytest.raises(deadline.DeadlineExceeded), deadline.deadline(time.monotonic() + 60, cancelled):
