@@ -42,7 +42,7 @@ class TrainingConfig:
     freeze_embeddings: bool = True
     # Cap on training sentences per label, for smoke runs; None trains on everything.
     limit_per_label: int | None = None
-    # Also fit the baselines and run leave-one-article-out for every approach (slow).
+    # Also fit every approach of the training report (stance.train.compare; slow).
     compare: bool = False
     bootstrap: int = 1000
     extra: dict = field(default_factory=dict)

@@ -5,7 +5,7 @@
 - ``train`` / ``validation`` / ``test``: the authored supplement, split 60/15/25 by a hash of
   each text (stable when sentences are added). ``test`` is never used for training or model
   selection; ``validation`` is for model selection only.
-- ``seed``: every sentence of the seed articles, with the article id for leave-one-article-out.
+- ``seed``: every sentence of the seed articles, with its article id (held out in the report).
 - ``article_train`` / ``article_validation`` / ``article_test``: the authored *articles*
   (``seeds/authored_articles/*.jsonl``: whole news articles in real outlets' registers, every
   sentence labelled), split 60/15/25 **by article** with a hash of the article id, so every
