@@ -25,7 +25,7 @@ the run, candidates included):
   (2,345 pre-tokenised sentences).
 
 The int8 model is exported at training time next to the weights (``model.int8.onnx``); its macro-F1
-and agreement with fp32 on the authored test split go to ``metrics.json["fast"]``. On CPU,
+and agreement with fp32 on the validation splits go to ``metrics.json["fast"]`` (stance/export.py). On CPU,
 ``backend="auto"`` uses it only when that record says it is within ``MAX_MACRO_F1_DROP`` of fp32 and
 the file is the one that was checked (same SHA-256); otherwise it falls back to fp32 torch. A model
 directory without the file is not exported lazily at load: that would write into a possibly read-only
@@ -525,7 +525,8 @@ def fast_problem(device_type: str, model_dir: Path | None, info: dict, *, check_
     if "macro_f1_drop" not in record:
         return "metrics.json has no quality check of the int8 model"
     if record["macro_f1_drop"] > MAX_MACRO_F1_DROP:
-        return (f"the int8 model loses {record['macro_f1_drop']:.3f} macro-F1 on the test split "
+        return (f"the int8 model loses {record['macro_f1_drop']:.3f} macro-F1 on the "
+                f"{record.get('split', 'test')} split "
                 f"(allowed {MAX_MACRO_F1_DROP})")
     if record.get("sha256") != file_digest(Path(model_dir) / FAST_MODEL_FILE):
         return f"{FAST_MODEL_FILE} is not the file whose quality metrics.json records"

@@ -16,8 +16,8 @@ from pathlib import Path
 from stance import locate
 
 # Splits by what the model did with them: learned from, or used to choose the configuration.
-TRAINED_ON = ("train", "seed")
-SELECTED_ON = ("validation",)
+TRAINED_ON = ("train", "article_train", "seed")
+SELECTED_ON = ("validation", "article_validation")
 
 
 def _key(text: str) -> str:
@@ -33,7 +33,8 @@ def _split_texts(path: Path) -> set[str]:
 
 
 def training_seeds_dir(model_info: dict) -> Path:
-    recorded = (model_info.get("config") or {}).get("seeds_dir")
+    # run.json (merged into the model's info) records it; older metrics.json kept it in the config.
+    recorded = model_info.get("seeds_dir") or (model_info.get("config") or {}).get("seeds_dir")
     if recorded and (Path(recorded) / "dataset").is_dir():
         return Path(recorded)
     return locate.seeds_dir()
@@ -64,4 +65,4 @@ def warning(counts: dict[str, int], total: int) -> str | None:
         parts.append(f"{trained} of {total} rows are training sentences of this model")
     if selected:
         parts.append(f"{selected} are validation sentences it was selected on")
-    return "; ".join(parts) + ": these figures are not held-out (the authored test split is)"
+    return "; ".join(parts) + ": these figures are not held-out (the test splits are)"

@@ -6,7 +6,7 @@ Only safetensors, JSON and ONNX are read from disk.
 
 Backends: ``torch`` (fp32 on CPU, bf16 autocast on CUDA, length-bucketed batches) and ``onnx-int8``
 (CPU only). ``auto`` picks int8 on CPU when the model's metrics.json shows it within 0.01 macro-F1 of
-fp32 on the test split, else torch; ``StanceClassifier.backend_reason`` says why.
+fp32 on the validation splits, else torch; ``StanceClassifier.backend_reason`` says why.
 """
 
 from __future__ import annotations

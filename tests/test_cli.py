@@ -327,7 +327,8 @@ def test_eval_warns_about_sentences_the_model_trained_on(monkeypatch, tmp_path, 
     seeds = tmp_path / "seeds"
     (seeds / "dataset").mkdir(parents=True)
     (seeds / "dataset" / "train.jsonl").write_text(json.dumps({"text": "Kyiv must join NATO."}) + "\n")
-    fake = FakeClassifier(info={"config": {"seeds_dir": str(seeds)}})
+    (seeds / "dataset" / "article_validation.jsonl").write_text(json.dumps({"text": "NATO met."}) + "\n")
+    fake = FakeClassifier(info={"seeds_dir": str(seeds)})  # as run.json records it
     monkeypatch.setattr(cli, "_load_classifier", lambda args: fake)
     data = tmp_path / "eval.jsonl"
     data.write_text(json.dumps({"text": "Kyiv  must join NATO.", "label": "pro-membership"}) + "\n"
@@ -335,4 +336,7 @@ def test_eval_warns_about_sentences_the_model_trained_on(monkeypatch, tmp_path, 
     assert main(["eval", "--data", str(data), "--json"]) == 0
     captured = capsys.readouterr()
     assert "1 of 2 rows are training sentences" in captured.err
-    assert json.loads(captured.out)["seen_by_model"]["train"] == 1
+    seen = json.loads(captured.out)["seen_by_model"]
+    assert seen["train"] == 1
+    # Held-out articles the model was selected and calibrated on count as seen too.
+    assert seen["article_validation"] == 1
