@@ -28,14 +28,18 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import islice
 
 from stance import deadline
+from stance.actor_features import article_features
+from stance.actor_model import default_actor_model
 from stance.gazetteer import MEDIA, Gazetteer, Mention, default_gazetteer
 
 NONE = "none"
 _ANAPHOR = "anaphor"
+# When nothing names the state: the coarse actor's own code.
+_ACTOR_DETAILS = {"ukraine": "UA", "russia": "RU", "nato": "NATO"}
 
 # Reporting and attitude verbs. Base forms that are mostly nouns in news text ("support",
 # "promise", "call") are left out; their -s forms are checked for a noun reading in context.
@@ -188,6 +192,7 @@ class Attribution:
     actor: str
     surface: str | None = None
     rule: str = "none"
+    detail: str | None = None  # the country or organisation code (``actor_detail``)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -260,22 +265,30 @@ def _first_word(text: str) -> str:
     return words[0].strip("“\"'‘(").lower() if words else ""
 
 
-class ActorAttributor:
-    """Attribute the sentences of one article at a time; the gazetteer is loaded once."""
+_DEFAULT = object()
 
-    def __init__(self, gazetteer: Gazetteer | None = None):
+
+class ActorAttributor:
+    """Attribute the sentences of one article at a time; the gazetteer is loaded once.
+
+    ``model`` is the learned decision over the rules' answers (:mod:`stance.actor_model`): the
+    packaged one by default, ``None`` for the rules alone.
+    """
+
+    def __init__(self, gazetteer: Gazetteer | None = None, model=_DEFAULT):
         self.gazetteer = gazetteer or default_gazetteer()
+        self.model = default_actor_model() if model is _DEFAULT else model
 
     # -- preparing a sentence -------------------------------------------------------------------
 
-    def _prepare(self, text: str, aliases: dict) -> _Sentence:
+    def _prepare(self, text: str, aliases: dict, published: str | None = None) -> _Sentence:
         spans, opens, closes = _quote_spans(text)
         chars = list(text)
         for start, end in spans:
             chars[start:end] = "§" * (end - start)
         masked = "".join(chars)
         headline = _is_headline(text)
-        mentions = [m for m in self.gazetteer.find(masked, aliases)
+        mentions = [m for m in self.gazetteer.find(masked, aliases, published)
                     if not self._part_of_a_name(masked, m, headline)]
         share = sum(end - start for start, end in spans) / max(len(text.strip()), 1)
         return _Sentence(text, masked, mentions, opens, closes, share, headline)
@@ -318,7 +331,7 @@ class ActorAttributor:
                         break
                     proper.append(word)
                 if titled and len(proper) >= 2 and proper[-1] not in self.gazetteer.entries:
-                    aliases.setdefault(proper[-1], (mention.actor, "person"))
+                    aliases.setdefault(proper[-1], (mention.actor, "person", mention.detail))
         return aliases
 
     # -- resolving a phrase to a holder -----------------------------------------------------------
@@ -589,14 +602,28 @@ class ActorAttributor:
                     if found.actor != _ANAPHOR else found
         return None
 
-    def attribute(self, texts: list[str], furniture: list[bool] | None = None) -> list[Attribution]:
-        """One attribution per sentence of an article, in order (context crosses sentences)."""
+    def attribute(self, texts: list[str], furniture: list[bool] | None = None,
+                  labels: list[str] | None = None, published: str | None = None) -> list[Attribution]:
+        """One attribution per sentence of an article, in order (context crosses sentences).
+
+        The learned decision reads the sentences' stance ``labels`` (a neutral sentence names no
+        holder far more often than a stance-bearing one); without them the rules decide alone.
+        ``published`` (the article's date) picks the office of a person who held several.
+        """
         furniture = furniture or [False] * len(texts)
+        prepared, found = self.rule_pass(texts, furniture, published)
+        if self.model is not None and labels is not None:
+            found = self._learned(prepared, found, furniture, labels)
+        return self._with_details(prepared, found, published)
+
+    def rule_pass(self, texts: list[str], furniture: list[bool], published: str | None = None
+                  ) -> tuple[list[_Sentence], list[Attribution]]:
+        """The rules' analysis of every sentence and their answers."""
         aliases = self.learn_aliases([t for t, f in zip(texts, furniture, strict=True) if not f])
         prepared = []
         for text in texts:
             deadline.check()  # one sentence is bounded work (the rules are linear in its length)
-            prepared.append(self._prepare(text, aliases))
+            prepared.append(self._prepare(text, aliases, published))
         local = []
         for s, f in zip(prepared, furniture, strict=True):
             deadline.check()
@@ -618,7 +645,62 @@ class ActorAttributor:
             if found.actor != NONE:
                 last = (i, found)
             result.append(found)
+        return prepared, result
+
+    def _learned(self, prepared, found, furniture, labels) -> list[Attribution]:
+        """The model's actor where it overrules the rules (``rule`` then reads ``model``), with the
+        surface of a mention of that actor in the sentence or in the three before it."""
+        rows = article_features(prepared, found, furniture, labels, _VERB)
+        body = [i for i, row in enumerate(rows) if row is not None]
+        decisions = dict(zip(body, self.model.predict([rows[i] for i in body]), strict=True))
+        result = []
+        for i, rule in enumerate(found):
+            actor = decisions[i][0] if i in decisions else rule.actor
+            if actor == rule.actor:
+                result.append(rule)
+                continue
+            result.append(Attribution(actor, self._surface_of(actor, i, prepared, result), "model"))
         return result
+
+    def _with_details(self, prepared, found: list[Attribution], published: str | None) -> list[Attribution]:
+        """The country or organisation behind each holder: named in the holder's surface, else
+        the first name of that actor in the sentence, else the last one given to that actor in
+        the three sentences before, else the actor's own code (UA, RU, NATO)."""
+        result: list[Attribution] = []
+        for i, holder in enumerate(found):
+            detail = None
+            if holder.actor not in (NONE, MEDIA):
+                detail = (self._surface_detail(holder, prepared[i], published)
+                          or next((m.detail for m in prepared[i].mentions
+                                   if m.actor == holder.actor and m.detail), None)
+                          or next((h.detail for h in reversed(result[-3:])
+                                   if h.actor == holder.actor and h.detail), None)
+                          or _ACTOR_DETAILS.get(holder.actor))
+            result.append(replace(holder, detail=detail))
+        return result
+
+    def _surface_detail(self, holder: Attribution, s: _Sentence, published: str | None) -> str | None:
+        if not holder.surface:
+            return None
+        for m in s.mentions:
+            if m.actor == holder.actor and m.detail and m.surface in holder.surface:
+                return m.detail
+        for m in self.gazetteer.find(holder.surface, None, published):
+            if m.actor == holder.actor and m.detail:
+                return m.detail
+        return None
+
+    @staticmethod
+    def _surface_of(actor: str, i: int, prepared, earlier: list[Attribution]) -> str | None:
+        if actor == NONE:
+            return None
+        mentions = [m for m in prepared[i].mentions if m.actor == actor]
+        if mentions:
+            return next((m.surface for m in mentions if m.kind == "person"), mentions[0].surface)
+        for before in reversed(earlier[-3:]):
+            if before.actor == actor:
+                return before.surface
+        return None
 
     @staticmethod
     def _quote_owner(i, prepared, local, last) -> Attribution | None:

@@ -321,6 +321,10 @@ def _tracked(args):
     return tracking
 
 
+# `--by-actor` absent, bare, or `detail` → the ``by_actor`` of `stance.tracking`.
+_ACTOR_LEVELS = {None: False, "actor": True, "detail": "detail"}
+
+
 def _cmd_track(args) -> int:
     from stance.output import check_destination, infer_format, write_rows
 
@@ -332,7 +336,8 @@ def _cmd_track(args) -> int:
     if not tracking.articles:
         print("nothing scored: no table written", file=sys.stderr)
         return EXIT_NOTHING_SCORED
-    write_rows(tracking.table(args.by_actor), args.output, table_fmt)
+    by_actor = _ACTOR_LEVELS[args.by_actor]
+    write_rows(tracking.table(by_actor), args.output, table_fmt)
     if args.sentences:
         write_rows([s.to_row() for s in tracking.sentences + tracking.uncertain], args.sentences,
                    sentences_fmt)
@@ -342,7 +347,7 @@ def _cmd_track(args) -> int:
         if args.plot:
             print(f"wrote {report.write_png(tracking, args.plot)}", file=sys.stderr)
         if args.html:
-            print(f"wrote {report.write_html(tracking, args.html, args.by_actor)}", file=sys.stderr)
+            print(f"wrote {report.write_html(tracking, args.html, by_actor)}", file=sys.stderr)
     print(f"tracked {len(tracking.articles)} article(s), {len(tracking.sentences)} sentences; "
           f"skipped {len(tracking.skipped)}", file=sys.stderr)
     return 0
@@ -374,11 +379,13 @@ def _cmd_network(args) -> int:
         print(f"warning: no sentences in period {args.period}; the periods found are: "
               f"{', '.join(periods) or 'none'}", file=sys.stderr)
     if args.graphml:
-        graph = stance_graph(tracking.sentences, args.period, per_period, args.include_neutral)
+        graph = stance_graph(tracking.sentences, args.period, per_period, args.include_neutral,
+                             args.detail)
         print(f"wrote {write_graphml(graph, args.graphml)} ({graph.number_of_nodes()} nodes, "
               f"{graph.number_of_edges()} edges)", file=sys.stderr)
     if args.edges:
-        rows = edge_rows(tracking.sentences, args.period, per_period, args.include_neutral)
+        rows = edge_rows(tracking.sentences, args.period, per_period, args.include_neutral,
+                         args.detail)
         print(f"wrote {write_edges_csv(rows, args.edges)} ({len(rows)} edges)", file=sys.stderr)
     return 0
 
@@ -443,7 +450,9 @@ def _add_tracking_parsers(sub) -> None:
     tk = sub.add_parser("track", help="stance shares per period (and actor) over time")
     tk.add_argument("paths", nargs="+", help=INPUTS_HELP)
     tk.add_argument("--by", choices=PERIODS, default="month", help="period unit (default month)")
-    tk.add_argument("--by-actor", action="store_true", help="one row per period and actor")
+    tk.add_argument("--by-actor", nargs="?", const="actor", default=None, choices=("actor", "detail"),
+                    help="one row per period and actor; `--by-actor detail`: per country or "
+                         "organisation holding the stance (actor_detail: US, DE, HU, UA, NATO…)")
     tk.add_argument("-o", "--output", default=None, help="the table (default CSV on stdout)")
     tk.add_argument("--format", choices=FORMAT_CHOICES, default=None,
                     help="table format (default: from the -o extension, else csv)")
@@ -463,6 +472,8 @@ def _add_tracking_parsers(sub) -> None:
                     help="split weights by period (w_<period> edge attributes, CSV rows per period)")
     nw.add_argument("--period", default=None, help="only this window, e.g. 2022-03 with --by month")
     nw.add_argument("--include-neutral", action="store_true", help="add edges to 'neutral'")
+    nw.add_argument("--detail", action="store_true",
+                    help="actor nodes are countries and organisations (actor_detail: US, HU, NATO…)")
     _add_common(nw)
     nw.set_defaults(func=_cmd_network)
 

@@ -4,7 +4,9 @@ A directed bipartite graph: actor nodes (``kind=actor``) point to stance nodes (
 an edge's ``weight`` is the number of sentences in which that actor holds that stance. With a
 period unit, each edge also carries one ``w_<period>`` attribute per period (its weight in that
 window), and the CSV edge list has one row per period; ``period`` restricts both to one window.
-Neutral sentences are left out unless asked for: they would dominate every actor's edges.
+Neutral sentences are left out unless asked for: they would dominate every actor's edges. With
+``detail`` the actor nodes are the countries and organisations holding the stances (``US``, ``HU``,
+``NATO``; the coarse actor where no country is known).
 """
 
 from __future__ import annotations
@@ -25,29 +27,38 @@ def _selected(sentences: Iterable[TrackedSentence], period: str | None, include_
     return [s for s in sentences if s.label in labels and (period is None or s.period == period)]
 
 
+def _holder(s: TrackedSentence, detail: bool) -> str:
+    return (s.actor_detail or s.actor) if detail else s.actor
+
+
 def edge_rows(sentences: Iterable[TrackedSentence], period: str | None = None,
-              per_period: bool = False, include_neutral: bool = False) -> list[dict]:
+              per_period: bool = False, include_neutral: bool = False,
+              detail: bool = False) -> list[dict]:
     """``source, target, weight, period`` rows; ``period`` is ``all`` unless split or windowed."""
     chosen = _selected(sentences, period, include_neutral)
-    counts = Counter((s.period if per_period or period else ALL, s.actor, s.label) for s in chosen)
+    counts = Counter((s.period if per_period or period else ALL, _holder(s, detail), s.label)
+                     for s in chosen)
     order = {name: i for i, name in enumerate(ACTORS)}
-    keys = sorted(counts, key=lambda k: (period_sort_key(k[0]), order[k[1]], LABELS.index(k[2])))
+    keys = sorted(counts, key=lambda k: (period_sort_key(k[0]), order.get(k[1], -1), k[1],
+                                         LABELS.index(k[2])))
     return [{"source": actor, "target": label, "weight": counts[(p, actor, label)], "period": p}
             for p, actor, label in keys]
 
 
 def stance_graph(sentences: Iterable[TrackedSentence], period: str | None = None,
-                 per_period: bool = False, include_neutral: bool = False) -> nx.DiGraph:
+                 per_period: bool = False, include_neutral: bool = False,
+                 detail: bool = False) -> nx.DiGraph:
     """Actor → stance graph weighted by sentence counts (see the module docstring)."""
     sentences = list(sentences)
     graph = nx.DiGraph(name="actor-stance", period=period or ALL)
-    totals = edge_rows(sentences, period, include_neutral=include_neutral)
+    totals = edge_rows(sentences, period, include_neutral=include_neutral, detail=detail)
     for row in totals:
         graph.add_node(row["source"], kind="actor", label=row["source"])
         graph.add_node(row["target"], kind="stance", label=row["target"])
         graph.add_edge(row["source"], row["target"], weight=row["weight"], label=row["target"])
     if per_period and period is None:
-        for row in edge_rows(sentences, per_period=True, include_neutral=include_neutral):
+        for row in edge_rows(sentences, per_period=True, include_neutral=include_neutral,
+                             detail=detail):
             graph.edges[row["source"], row["target"]][f"w_{row['period']}"] = row["weight"]
         windows = {key for _, _, data in graph.edges(data=True) for key in data if key.startswith("w_")}
         for _, _, data in graph.edges(data=True):

@@ -4,11 +4,15 @@ Sentences and labels come from :func:`stance.scoring.score_articles`, so ``stanc
 exactly what ``stance score`` sees; the holder of each sentence comes from
 :mod:`stance.actors`. Page furniture is never counted.
 
-Table columns (one row per period, or per period and actor with ``by_actor``):
+Table columns (one row per period, or per period and actor with ``by_actor``; with
+``by_actor="detail"`` one row per period and country or organisation):
 
 - ``period``: ``2022-03-15`` (day), ``2022-W11`` (ISO week), ``2022-03`` (month), ``2022-Q1``
   (quarter), ``2022`` (year), or ``undated`` for articles without a publication date.
 - ``actor``: ``all`` when not split, else ``ukraine``, ``russia``, ``nato``, ``other``, ``none``.
+- ``actor_detail`` (``by_actor="detail"`` only): the country (ISO 3166-1 alpha-2: ``US``, ``DE``,
+  ``HU``, ``UA``, ``RU``) or organisation (``NATO``, ``EU``, ``UN``) holding the stance; empty
+  when only the coarse actor is known (an unnamed analyst, no holder).
 - ``articles``: articles with at least one counted sentence in the row; ``sentences``: sentences.
 - one count column per label, named by the label with ``_`` for ``-`` (``pro_membership``), and
   ``share_<label>`` = count/sentences (``share_pro_membership``).
@@ -37,6 +41,9 @@ from stance.labels import ACTORS, LABELS, NEUTRAL, STANCES, column
 from stance.scoring import ArticleResult, dominant_stance, score_articles
 
 PERIODS = ("day", "week", "month", "quarter", "year")
+# ``by_actor="detail"``: one row per country or organisation holding the stance.
+DETAIL = "detail"
+_DETAIL_SEP = "/"
 UNDATED = "undated"
 ALL = "all"
 EVIDENCE_PER_LABEL = 3
@@ -88,6 +95,7 @@ class TrackedSentence:
     surface: str | None
     rule: str
     uncertain: bool = False
+    actor_detail: str | None = None
 
     def to_row(self) -> dict:
         """The row `track --sentences` writes; ``sentence_index`` as in `stance score` rows."""
@@ -112,7 +120,7 @@ class Tracking:
     def undated(self) -> list[str]:
         return [a["article_id"] for a in self.articles if a["period"] == UNDATED]
 
-    def table(self, by_actor: bool = False) -> list[dict]:
+    def table(self, by_actor: bool | str = False) -> list[dict]:
         return aggregate(self.sentences, by_actor)
 
     def evidence(self, by_actor: bool = True) -> dict[tuple[str, str], list[dict]]:
@@ -128,22 +136,40 @@ def _dominant(sentences: list[TrackedSentence]) -> tuple[str, float | None, floa
     return label, round(len(chosen) / len(stance), 4), round(sum(chosen) / len(chosen), 4)
 
 
-def _groups(sentences: Iterable[TrackedSentence], by_actor: bool) -> dict:
+def _group(s: TrackedSentence, by_actor: bool | str) -> str:
+    if by_actor == DETAIL:
+        return f"{s.actor}{_DETAIL_SEP}{s.actor_detail or ''}"
+    return s.actor if by_actor else ALL
+
+
+def _groups(sentences: Iterable[TrackedSentence], by_actor: bool | str) -> dict:
+    """Sentences by (period, group); the group is ``all``, the actor, or ``actor/detail``."""
+    if by_actor not in (True, False, DETAIL):
+        raise ValueError(f"by_actor must be true, false or {DETAIL!r}, not {by_actor!r}")
     groups: dict[tuple[str, str], list[TrackedSentence]] = defaultdict(list)
     for s in sentences:
-        groups[(s.period, s.actor if by_actor else ALL)].append(s)
+        groups[(s.period, _group(s, by_actor))].append(s)
     order = {name: i for i, name in enumerate((ALL, *ACTORS))}
-    return dict(sorted(groups.items(), key=lambda kv: (period_sort_key(kv[0][0]), order[kv[0][1]])))
+
+    def key(item):
+        (period, group), _ = item
+        actor, _, detail = group.partition(_DETAIL_SEP)
+        return period_sort_key(period), order[actor], detail
+    return dict(sorted(groups.items(), key=key))
 
 
-def aggregate(sentences: Iterable[TrackedSentence], by_actor: bool = False) -> list[dict]:
-    """One row per period (and actor): counts, shares, net stance index and dominant stance."""
+def aggregate(sentences: Iterable[TrackedSentence], by_actor: bool | str = False) -> list[dict]:
+    """One row per period (and actor, or country with ``by_actor="detail"``): counts, shares,
+    net stance index and dominant stance."""
     rows = []
-    for (period, actor), members in _groups(sentences, by_actor).items():
+    for (period, group), members in _groups(sentences, by_actor).items():
         counts = Counter(s.label for s in members)
         dominant, share, confidence = _dominant(members)
-        row = {"period": period, "actor": actor,
-               "articles": len({s.article_id for s in members}), "sentences": len(members)}
+        actor, _, detail = group.partition(_DETAIL_SEP)
+        row = {"period": period, "actor": actor}
+        if by_actor == DETAIL:
+            row["actor_detail"] = detail or None
+        row.update(articles=len({s.article_id for s in members}), sentences=len(members))
         row.update({column(label): counts.get(label, 0) for label in LABELS})
         row.update({f"share_{column(label)}": round(counts.get(label, 0) / len(members), 4)
                     for label in LABELS})
@@ -195,18 +221,20 @@ def track(classifier, items: Iterable[Article | Skipped], by: str = "month",
         period = period_of(article.published, by)
         tracking.articles.append(_article_row(result, by))
         holders = attributor.attribute([s.text for s in result.sentences],
-                                       [s.furniture for s in result.sentences])
+                                       [s.furniture for s in result.sentences],
+                                       [s.label for s in result.sentences], article.published)
         for s, holder in zip(result.sentences, holders, strict=True):
             if s.furniture:
                 continue
             tracked = TrackedSentence(article.id, article.published, period, s.index, s.text, s.label,
-                                      s.confidence, holder.actor, holder.surface, holder.rule, s.uncertain)
+                                      s.confidence, holder.actor, holder.surface, holder.rule, s.uncertain,
+                                      holder.detail)
             (tracking.uncertain if s.uncertain else tracking.sentences).append(tracked)
     return tracking
 
 
 def track_records(classifier, records: list[dict], by: str = "month",
-                  by_actor: bool = False, min_confidence: float | None = None) -> list[dict]:
+                  by_actor: bool | str = False, min_confidence: float | None = None) -> list[dict]:
     """The ``stance track`` table for JSON article objects (the service's ``POST /track``).
 
     Raises ``ValueError`` for an unknown ``by`` and ``ArticleError`` (a ``ValueError``) naming the

@@ -1,9 +1,18 @@
 import json
+from pathlib import Path
 
 import pytest
 
-from stance.actor_eval import accuracy_table, file_predictions, seed_predictions
-from stance.actors import attribute_sentences
+import stance
+from stance.actor_eval import (
+    accuracy_table,
+    article_predictions,
+    detail_table,
+    file_predictions,
+    seed_predictions,
+    stance_rows,
+)
+from stance.actors import ActorAttributor, attribute_sentences
 from stance.gazetteer import Gazetteer
 from stance.labels import ACTORS
 from tests.conftest import SEEDS, time_growth
@@ -50,7 +59,7 @@ def test_actor_test_set_accuracy_stays_high():
     ("Moscow has said it does not want Kyiv to join the alliance.", "russia", "Moscow"),
     ("Ukraine's Foreign Ministry stated that membership was the only real guarantee.", "ukraine",
      "Ukraine's Foreign Ministry"),
-    ("NATO Secretary General Mark Rutte said the door remained open.", "nato", "Rutte"),
+    ("NATO Secretary General Mark Rutte said the door remained open.", "nato", "Mark Rutte"),
     ("According to Peskov, the question is closed.", "russia", "Peskov"),
     ("Ukraine may not join NATO – Zelenskyy", "ukraine", "Zelenskyy"),
     ("Hungarian officials said Budapest would veto any invitation.", "nato", "Hungarian officials"),
@@ -120,3 +129,67 @@ def test_doubling_the_input_grows_time_at_most_2_5x(unit, tail):
     # rule 16×.
     small, large = ((unit * (size // len(unit) + 1))[:size] + tail for size in (40_000, 160_000))
     assert time_growth(lambda text: attribute_sentences([text]), small, large) <= 2.5 ** 2
+
+
+def test_the_learned_layer_reads_the_article_where_the_rules_find_nobody():
+    texts = ["The Verkhovna Rada voted on Thursday to amend the constitution.",
+             "The amendment commits the country's leaders to seeking membership of NATO and the EU."]
+    labels = ["neutral", "pro-membership"]
+    rules = ActorAttributor(model=None).attribute(texts, None, labels)
+    learned = ActorAttributor().attribute(texts, None, labels)
+    assert rules[1].actor == "none"
+    assert (learned[1].actor, learned[1].rule, learned[1].detail) == ("ukraine", "model", "UA")
+    survey = ["A September survey by the Razumkov Centre found that 79 percent of Ukrainians "
+              "would vote for joining NATO."]
+    assert ActorAttributor().attribute(survey, None, ["pro-membership"])[0].actor == "ukraine"
+
+
+def test_without_labels_the_rules_decide_alone():
+    texts = ["The summit will take place on March 24."]
+    assert ActorAttributor().attribute(texts)[0] == ActorAttributor(model=None).attribute(texts)[0]
+
+
+def test_held_out_authored_articles_get_the_labelled_holder():
+    rows = stance_rows(article_predictions({"article_test"}))
+    table = accuracy_table(rows)
+    rules = accuracy_table(stance_rows(article_predictions({"article_test"}, ActorAttributor(model=None))))
+    assert table["sentences"] >= 300
+    assert table["accuracy"] >= 0.90 and table["accuracy"] >= rules["accuracy"] + 0.1
+    for actor in ("ukraine", "russia", "nato"):
+        assert table["per_actor"][actor]["recall"] >= 0.85, (actor, table["per_actor"][actor])
+    assert table["none_share"] < rules["none_share"]
+    details = detail_table(rows)
+    assert details["state_sentences"] >= 200 and details["accuracy"] >= 0.85
+    assert details["other_state_accuracy"] >= 0.85  # the allies the coarse actor lumps together
+
+
+@pytest.mark.parametrize("sentence, detail", [
+    ("Hungarian Foreign Minister Peter Szijjarto said Budapest would veto any invitation.", "HU"),
+    ("Diplomats say Germany and France remain unwilling to grant an action plan.", "DE"),
+    ("“The door is open,” the alliance said in a statement.", "NATO"),
+    ("Zelensky said Ukraine would not give up its goal.", "UA"),
+    ("Peskov said the Kremlin saw no room for compromise.", "RU"),
+    ("Analysts said the summit would bring no invitation.", None),
+])
+def test_actor_detail_names_the_state_or_organisation(sentence, detail):
+    assert ActorAttributor().attribute([sentence], None, ["opposing"])[0].detail == detail
+
+
+def test_a_name_that_moved_between_offices_is_read_by_the_date():
+    text = ["Rutte said the path to membership was irreversible."]
+    assert ActorAttributor().attribute(text, None, ["pro-membership"], "2023-07-11")[0].detail == "NL"
+    assert ActorAttributor().attribute(text, None, ["pro-membership"], "2025-06-24")[0].detail == "NATO"
+    tusk = ["Tusk said the European Union stood by Ukraine's choice."]
+    assert ActorAttributor().attribute(tusk, None, None, "2016-05-01")[0].actor == "other"  # EU Council
+    assert ActorAttributor().attribute(tusk, None, None, "2024-05-01")[0].actor == "nato"  # Poland
+
+
+def test_the_office_list_covers_every_member_since_2008():
+    data = json.loads((Path(stance.__file__).parent / "data" / "officeholders.json").read_text())
+    members = {code for code, c in data["countries"].items() if c["nato_member_since"]}
+    assert len(members) == 32
+    for code in members | {"UA", "RU"}:
+        offices = {p["office"] for p in data["people"] if p["country"] == code}
+        assert {"foreign minister"} <= offices, code
+    for person in data["people"]:
+        assert person["from"] <= (person["to"] or "9999"), person["name"]

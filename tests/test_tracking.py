@@ -6,7 +6,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from stance.articles import ArticleError, read_inputs
+from stance.articles import ArticleError, article_from_record, read_inputs
 from stance.cli import main
 from stance.labels import LABELS
 from stance.model import default_model_dir
@@ -38,9 +38,11 @@ class GoldClassifier:
         return probs
 
 
-def sentence(period="2022-03", actor="ukraine", label="conceding", article="a", confidence=0.9):
+def sentence(period="2022-03", actor="ukraine", label="conceding", article="a", confidence=0.9,
+             detail=None):
     return TrackedSentence(article, None if period == UNDATED else "2022-03-15", period, 0,
-                           f"{actor} {label}", label, confidence, actor, actor.title(), "test")
+                           f"{actor} {label}", label, confidence, actor, actor.title(), "test",
+                           actor_detail=detail)
 
 
 @pytest.mark.parametrize("by, expected", [
@@ -210,3 +212,34 @@ def test_sentence_rows_name_the_index_as_score_does():
     row = sentence().to_row()
     assert row["sentence_index"] == 0 and "index" not in row
     assert list(row)[:4] == ["article_id", "published", "period", "sentence_index"]
+
+
+def test_rows_per_country_keep_the_coarse_actor_and_name_the_state():
+    us = sentence("2023-07", "nato", "conceding", detail="US")
+    hu = sentence("2023-07", "nato", "opposing", detail="HU")
+    analyst = sentence("2023-07", "other", "conceding")  # an unnamed analyst: no state known
+    rows = aggregate([us, hu, sentence("2023-07", "nato", "opposing", detail="HU"), analyst],
+                     by_actor="detail")
+    assert [(r["actor"], r["actor_detail"], r["sentences"]) for r in rows] == [
+        ("nato", "HU", 2), ("nato", "US", 1), ("other", None, 1)]
+    assert rows[0]["dominant_stance"] == "opposing" and rows[1]["dominant_stance"] == "conceding"
+    assert "actor_detail" not in aggregate([us], by_actor=True)[0]
+    with pytest.raises(ValueError, match="by_actor"):
+        aggregate([us], by_actor="country")
+
+
+def test_tracking_names_the_state_behind_each_holder():
+    records = [{"id": "a", "published": "2023-07-11", "text":
+                "Hungarian Foreign Minister Peter Szijjarto said Budapest would never back an invitation. "
+                "Zelensky said Ukraine would keep asking to join NATO."}]
+    tracking = track(GoldClassifier(), [article_from_record(r, "r") for r in records], by="month")
+    holders = {(s.actor, s.actor_detail) for s in tracking.sentences}
+    assert holders == {("nato", "HU"), ("ukraine", "UA")}
+    assert all("actor_detail" in s.to_row() for s in tracking.sentences)
+
+
+def test_network_groups_by_country_on_request():
+    us = sentence("2024-07", "nato", "pro-membership", detail="US")
+    rows = edge_rows([us, sentence("2024-07", "nato", "opposing", detail="HU")], detail=True)
+    assert {(r["source"], r["target"]) for r in rows} == {("US", "pro-membership"), ("HU", "opposing")}
+    assert {r["source"] for r in edge_rows([us])} == {"nato"}
