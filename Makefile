@@ -11,7 +11,7 @@ export BENTOML_DO_NOT_TRACK := True
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: all install data train model report score serve build test test-unit lint bench clean
+.PHONY: all install data train model report score serve build test test-unit lint bench clean actors
 
 all: serve
 
@@ -42,6 +42,13 @@ train: data
 report: model
 	$(BIN)/python training/train.py --config training/config.json --compare-only
 
+# The learned actor decision (committed package data: rebuild after editing the authored articles
+# or the gazetteer; tests/test_actor_model.py fails while it is stale). About 20 s.
+stance/data/actor_model.json: $(STAMP) $(wildcard seeds/authored_articles/*.jsonl) $(wildcard seeds/authored/*.jsonl) stance/data/gazetteer.json stance/data/officeholders.json
+	$(BIN)/python -m stance.actor_training
+
+actors: stance/data/actor_model.json
+
 score: model
 	$(BIN)/stance score seeds/articles --summary out/seed_summary.csv -o out/seed_sentences.jsonl
 
@@ -64,6 +71,7 @@ bench: model
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/http_load.py
 	$(BIN)/python benchmarks/cold_start.py
+	$(BIN)/python benchmarks/attribution.py
 
 clean:
 	rm -rf $(VENV) seeds/dataset/hf out .pytest_cache

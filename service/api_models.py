@@ -24,6 +24,8 @@ ArticleText = Annotated[str, Field(max_length=MAX_ARTICLE_CHARS, pattern=r"\S")]
 ArticleId = str | int | None
 # Sentences below it are kept, marked uncertain and left out of summaries and timelines.
 MinConfidence = Annotated[float, Field(ge=0, le=1)] | None
+# /track's split: none, per actor, or per country or organisation ("detail").
+ActorLevel = bool | Literal["detail"]
 # ISO dates; a date-time is accepted too (its date is used).
 Published = Annotated[str, Field(json_schema_extra={"format": "date"})] | None
 
@@ -76,6 +78,8 @@ class TrackRow(BaseModel):
 
     period: str
     actor: str
+    actor_detail: str | None = Field(None, description='with by_actor "detail": the state (ISO 3166-1 '
+                                     'alpha-2) or organisation code holding the stance')
     articles: int
     sentences: int
     net_stance: float | None

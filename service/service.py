@@ -4,8 +4,8 @@
   adaptively batched across concurrent requests.
 - ``POST /score_article`` ``{"text", "id"?, "published"?, "title"?, "source"?}`` → the article's
   sentences (offsets, label, probabilities) and the summary row ``stance score --summary`` writes.
-- ``POST /track`` ``{"articles": [...], "by"?: "month", "by_actor"?: false}`` → the ``stance track``
-  table (one row per period, and per actor when split).
+- ``POST /track`` ``{"articles": [...], "by"?: "month", "by_actor"?: false|true|"detail"}`` → the
+  ``stance track`` table (one row per period, and per actor or country when split).
 - ``GET /model`` → model name, version, labels, training date, headline metrics and the active backend.
 - BentoML's ``/livez`` and ``/readyz``; ``/metrics`` (Prometheus, service/prometheus_metrics.py); the
   OpenAPI docs at ``/`` and ``/docs.json`` (service/openapi.py).
@@ -35,6 +35,7 @@ from starlette.routing import Route
 import stance
 from service import prometheus_metrics as metrics
 from service.api_models import (
+    ActorLevel,
     ArticleId,
     Articles,
     ArticleScore,
@@ -209,16 +210,20 @@ class StanceService:
         })
 
     @bentoml.api
-    async def track(self, articles: Articles, by: Period = "month", by_actor: bool = False,
+    async def track(self, articles: Articles, by: Period = "month", by_actor: ActorLevel = False,
                     min_confidence: MinConfidence = None) -> list[TrackRow]:
         """Stance per period (and actor) over the given articles: the `stance track` table.
+
+        ``by_actor``: ``true`` splits rows by actor, ``"detail"`` by the country or organisation
+        holding the stance (``actor_detail``: US, DE, HU, UA, NATO…).
 
         Sentences whose confidence is below ``min_confidence`` are not counted."""
         records = [a.model_dump() if hasattr(a, "model_dump") else a for a in articles]
         parsed, by, by_actor = track_request({"articles": records, "by": by, "by_actor": by_actor})
         return await self._article_work(self._track, parsed, by, by_actor, min_confidence_of(min_confidence))
 
-    def _track(self, articles, by: str, by_actor: bool, min_confidence: float | None = None) -> list[dict]:
+    def _track(self, articles, by: str, by_actor: bool | str,
+               min_confidence: float | None = None) -> list[dict]:
         tracking = track(self.article_classifier, articles, by, min_confidence=min_confidence)
         metrics.count_sentences([s.label for s in tracking.sentences], "track")
         return tracking.table(by_actor)

@@ -18,7 +18,7 @@ from service.limits import (
     MAX_TRACK_ARTICLES,
 )
 from stance.articles import Article, ArticleError, article_from_record
-from stance.tracking import PERIODS
+from stance.tracking import DETAIL, PERIODS
 
 DEFAULT_ARTICLE_ID = "article"
 
@@ -138,7 +138,7 @@ def score_article_request(payload: object) -> Article:
     return article_request(payload)
 
 
-def track_request(payload: object) -> tuple[list[Article], str, bool]:
+def track_request(payload: object) -> tuple[list[Article], str, bool | str]:
     """The articles, period unit and actor split of a /track body."""
     body = _object(payload)
     min_confidence_of(body.get("min_confidence"))
@@ -155,9 +155,10 @@ def track_request(payload: object) -> tuple[list[Article], str, bool]:
         raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
                               f"field 'by' must be one of {', '.join(PERIODS)}, got {by!r}", "by")
     by_actor = body.get("by_actor", False)
-    if not isinstance(by_actor, bool):
-        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY, "field 'by_actor' must be true or false",
-                              "by_actor")
+    if not isinstance(by_actor, bool) and by_actor != DETAIL:
+        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                              f"field 'by_actor' must be true, false or {DETAIL!r} (per country or "
+                              "organisation)", "by_actor")
     parsed = []
     for i, record in enumerate(articles):
         if not isinstance(record, dict):

@@ -145,6 +145,10 @@ def stance_rows(rows: list[dict]) -> list[dict]:
     return [r for r in rows if r.get("label") != NEUTRAL]
 
 
+def _cell(value) -> str:
+    return "–" if value is None else str(value)
+
+
 def format_table(title: str, table: dict, rules: dict | None = None) -> str:
     """Markdown for one set; with ``rules`` (the same set, rules alone) a before/after table."""
     head = f"### {title}: accuracy {table['accuracy']} ({table['correct']}/{table['sentences']})"
@@ -152,8 +156,8 @@ def format_table(title: str, table: dict, rules: dict | None = None) -> str:
         lines = [head, "", "| actor | sentences | correct | recall | precision |",
                  "|---|---:|---:|---:|---:|"]
         for actor, row in table["per_actor"].items():
-            lines.append(f"| {actor} | {row['support']} | {row['correct']} | {row['recall']} | "
-                         f"{row['precision']} |")
+            lines.append(f"| {actor} | {row['support']} | {row['correct']} | {_cell(row['recall'])} | "
+                         f"{_cell(row['precision'])} |")
     else:
         lines = [head + f" (rules alone {rules['accuracy']}); `none` answers "
                  f"{rules['none_share']} → {table['none_share']}", "",
@@ -161,18 +165,30 @@ def format_table(title: str, table: dict, rules: dict | None = None) -> str:
                  "precision, learned |", "|---|---:|---:|---:|---:|---:|"]
         for actor, row in table["per_actor"].items():
             before = rules["per_actor"][actor]
-            lines.append(f"| {actor} | {row['support']} | {before['recall']} | {row['recall']} | "
-                         f"{before['precision']} | {row['precision']} |")
+            lines.append(f"| {actor} | {row['support']} | {_cell(before['recall'])} | "
+                         f"{_cell(row['recall'])} | {_cell(before['precision'])} | "
+                         f"{_cell(row['precision'])} |")
     lines += ["", "| rule | sentences | accuracy |", "|---|---:|---:|"]
     for rule, row in table["per_rule"].items():
         lines.append(f"| {rule} | {row['support']} | {row['accuracy']} |")
     return "\n".join(lines)
 
 
+def format_details(table: dict, rules: dict) -> str:
+    lines = [f"`actor_detail` on the {table['state_sentences']} sentences whose holder is a named state: "
+             f"**{table['accuracy']}** (rules alone {rules['accuracy']}); states other than Ukraine and "
+             f"Russia ({table['other_state_sentences']}): {table['other_state_accuracy']} "
+             f"(rules alone {rules['other_state_accuracy']}).", "",
+             "| state | sentences | correct |", "|---|---:|---:|"]
+    for code, row in table["per_state"].items():
+        lines.append(f"| {code} | {row['support']} | {row['correct']} |")
+    return "\n".join(lines)
+
+
 def evaluation_sets(data: list[str] | None, attributor: ActorAttributor) -> list[tuple[str, list[dict]]]:
     sets = [("seed sentences", seed_predictions(attributor=attributor)),
-            ("held-out authored articles, stance sentences",
-             stance_rows(article_predictions({"article_validation", "article_test"}, attributor)))]
+            ("held-out authored articles (article_test), stance sentences",
+             stance_rows(article_predictions({"article_test"}, attributor)))]
     for path in data or [str(SEEDS / "actor_test.jsonl")]:
         sets.append((path, file_predictions(Path(path), attributor)))
     return sets
@@ -190,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     for (title, rows), (_, rule_rows) in zip(learned, rules, strict=True):
         print(format_table(title, accuracy_table(rows), accuracy_table(rule_rows)))
         print()
+        if rows and "predicted_detail" in rows[0]:
+            print(format_details(detail_table(rows), detail_table(rule_rows)))
+            print()
         if args.verbose:
             for r in rows:
                 if r["predicted"] != r["actor"]:

@@ -218,6 +218,8 @@ def test_track_gives_the_cli_table_per_period_and_actor(server, local_classifier
     key = [(r["period"], r["actor"], r["sentences"], r["pro_membership"], r["conceding"]) for r in rows]
     assert key == [(r["period"], r["actor"], r["sentences"], r["pro_membership"], r["conceding"])
                    for r in expected]
+    detail = _post(server, "/track", {"articles": records, "by": "month", "by_actor": "detail"}).json()
+    assert ("ukraine", "UA") in {(r["actor"], r["actor_detail"]) for r in detail}
     undated = _post(server, "/track", {"articles": [{"text": "Kyiv wants to join NATO."}]}).json()
     assert [(r["period"], r["actor"], r["articles"]) for r in undated] == [("undated", "all", 1)]
 
