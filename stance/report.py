@@ -77,6 +77,36 @@ for (const [id, specId] of [["timeline", "timeline-spec"], ["net", "net-spec"]])
 """
 
 
+def vega_bundle() -> str:
+    """The Vega, Vega-Lite and vega-embed scripts as one inline-able bundle.
+
+    vl-convert builds it on each first call in a process (2–3 s on 2 cores); the result depends
+    only on the vl-convert release, so it is kept in the user's cache directory under that
+    release's version and rebuilt when that is missing or unreadable.
+    """
+    import os
+
+    import vl_convert as vlc
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "stance"
+    path = cache / f"vega-bundle-vl-convert-{vlc.__version__}.js"
+    try:
+        text = path.read_text(encoding="utf-8")
+        if "window.vegaEmbed=" in text[-300:]:  # a whole bundle, not a torn write
+            return text
+    except OSError:
+        pass
+    text = vlc.javascript_bundle()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError:
+        pass  # a read-only home only costs the rebuild next time
+    return text
+
+
 def _json_script(element_id: str, value) -> str:
     # "</" cannot end the script element early once written as "<\/", which JSON reads back as "</".
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
@@ -85,8 +115,6 @@ def _json_script(element_id: str, value) -> str:
 
 def render_html(tracking: Tracking, by_actor: bool = True, events: Sequence[Event] = (),
                 facet: str = "actor") -> str:
-    import vl_convert as vlc
-
     data = series(tracking, facet)
     if data.points:
         timeline = charts.spec(data, list(events), interactive=True)
@@ -125,7 +153,7 @@ def render_html(tracking: Tracking, by_actor: bool = True, events: Sequence[Even
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Stance over time</title>
 <style>{_STYLE}</style>
-<script>{vlc.javascript_bundle()}</script></head><body>
+<script>{vega_bundle()}</script></head><body>
 <h1>Stance toward Ukraine joining NATO, per {html.escape(tracking.by)} and {html.escape(facet)}</h1>
 <p class="note">Each line is the share of a panel's sentences in a period holding one stance; the
 band (or bar, for a lone period) is its 95% Wilson interval, the point's size the number of
