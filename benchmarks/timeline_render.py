@@ -154,6 +154,7 @@ def main(argv=None) -> int:
     import vl_convert
 
     results = []
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         for name, (articles, first, last) in ARCHIVES.items():
             for by in args.by:
@@ -193,8 +194,11 @@ def main(argv=None) -> int:
         f"- Slowest process {worst:.1f} s (goal < 10 s): **{'met' if worst < 10 else 'not met'}**; "
         f"widest PNG {widest:,} px (goal ≤ 2,400): **{'met' if widest <= 2400 else 'not met'}**; "
         f"largest page {largest:.2f} MiB (goal < 5 MB): **{'met' if largest * 2**20 < 5e6 else 'not met'}**.",
-        "- The HTML time includes building vl-convert's inlined Vega/Vega-Lite/vega-embed bundle "
-        "(about 0.9 MB, 2–4 s once per process); the PNG time includes starting vl-convert's engine.",
+        f"- 1-minute load average {load_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the end: "
+        "other jobs share these 2 cores, so single rows move by seconds between runs.",
+        "- The HTML time includes vl-convert's inlined Vega/Vega-Lite/vega-embed bundle (0.9 MB): "
+        "built once (2–4 s) and then read from `~/.cache/stance/`; the PNG time includes starting "
+        "vl-convert's engine; the process time adds Python's imports and building the input.",
     ]
     if plotly_module:
         lines.append(
