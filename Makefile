@@ -11,7 +11,7 @@ export BENTOML_DO_NOT_TRACK := True
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: all install data train model report score serve build test test-unit lint bench clean actors
+.PHONY: all install browser data train model report score serve build test test-unit lint bench clean actors
 
 all: serve
 
@@ -22,6 +22,15 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $@
 
 install: $(STAMP)
+
+# The timeline page's browser test drives Debian's chromium through chromium-driver (selenium comes
+# with the dev extra). Installed when missing and we may (root with apt-get); else the test skips.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  else echo "chromium/chromium-driver missing and not root: the browser test will skip"; fi; \
+	fi
 
 seeds/dataset/train.jsonl: $(STAMP) seeds/labels.jsonl $(wildcard seeds/authored/*.jsonl) $(wildcard seeds/articles/*)
 	$(BIN)/stance dataset build
@@ -58,7 +67,7 @@ serve: model
 build: model
 	$(BIN)/bentoml build
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 test-unit: $(STAMP)
@@ -72,6 +81,7 @@ bench: model
 	$(BIN)/python benchmarks/http_load.py
 	$(BIN)/python benchmarks/cold_start.py
 	$(BIN)/python benchmarks/attribution.py
+	$(BIN)/python benchmarks/timeline_render.py
 
 clean:
 	rm -rf $(VENV) seeds/dataset/hf out .pytest_cache

@@ -332,6 +332,16 @@ def _cmd_track(args) -> int:
     check_destination(args.output, table_fmt)
     sentences_fmt = infer_format(args.sentences, None) if args.sentences else None
     check_destination(args.sentences, sentences_fmt)
+    events = []
+    if args.events:
+        from stance.events import EventsError, read_events
+
+        if not (args.plot or args.html):
+            raise UsageError("--events draws markers on --plot and --html: pass one of them")
+        try:
+            events = read_events(args.events)
+        except EventsError as exc:  # before scoring: a typo in the file should not cost a run
+            raise UsageError(str(exc)) from None
     tracking = _tracked(args)
     if not tracking.articles:
         print("nothing scored: no table written", file=sys.stderr)
@@ -345,9 +355,12 @@ def _cmd_track(args) -> int:
         from stance import report
 
         if args.plot:
-            print(f"wrote {report.write_png(tracking, args.plot)}", file=sys.stderr)
+            try:
+                print(f"wrote {report.write_png(tracking, args.plot, events)}", file=sys.stderr)
+            except report.NothingToPlot as exc:
+                print(f"no plot written: {exc}", file=sys.stderr)
         if args.html:
-            print(f"wrote {report.write_html(tracking, args.html, by_actor)}", file=sys.stderr)
+            print(f"wrote {report.write_html(tracking, args.html, by_actor, events)}", file=sys.stderr)
     print(f"tracked {len(tracking.articles)} article(s), {len(tracking.sentences)} sentences; "
           f"skipped {len(tracking.skipped)}", file=sys.stderr)
     return 0
@@ -392,21 +405,10 @@ def _cmd_network(args) -> int:
 
 def _period_start(period: str) -> str | None:
     """The first day of an ISO period as ``period_of`` writes it, None when it is not one."""
-    import datetime as dt
-    import re
+    from stance.tracking import period_bounds
 
-    for pattern, start in ((r"(\d{4})-(\d{2})-(\d{2})", lambda y, m, d: dt.date(y, m, d)),
-                           (r"(\d{4})-W(\d{2})", lambda y, w: dt.date.fromisocalendar(y, w, 1)),
-                           (r"(\d{4})-Q([1-4])", lambda y, q: dt.date(y, 3 * q - 2, 1)),
-                           (r"(\d{4})-(\d{2})", lambda y, m: dt.date(y, m, 1)),
-                           (r"(\d{4})", lambda y: dt.date(y, 1, 1))):
-        match = re.fullmatch(pattern, period)
-        if match:
-            try:
-                return start(*map(int, match.groups())).isoformat()
-            except ValueError:
-                return None
-    return None
+    bounds = period_bounds(period)
+    return bounds[1].isoformat() if bounds else None
 
 
 def _probability(value: str) -> float:
@@ -456,8 +458,13 @@ def _add_tracking_parsers(sub) -> None:
     tk.add_argument("-o", "--output", default=None, help="the table (default CSV on stdout)")
     tk.add_argument("--format", choices=FORMAT_CHOICES, default=None,
                     help="table format (default: from the -o extension, else csv)")
-    tk.add_argument("--plot", default=None, help="PNG of stance shares per period and actor")
-    tk.add_argument("--html", default=None, help="self-contained HTML page with evidence")
+    tk.add_argument("--plot", default=None,
+                    help="PNG: stance shares per period with 95%% intervals, one panel per actor")
+    tk.add_argument("--html", default=None,
+                    help="self-contained interactive HTML page (works offline) with evidence")
+    tk.add_argument("--events", default=None, metavar="CSV",
+                    help="CSV with columns date,label: vertical markers on --plot/--html "
+                         "(examples/events.csv)")
     tk.add_argument("--sentences", default=None,
                     help="sentence rows with actor (.jsonl, .csv or .parquet)")
     _add_min_confidence(tk)

@@ -21,7 +21,7 @@ from stance.tracking import (
     track,
     track_records,
 )
-from tests.conftest import ARTICLES, SEEDS
+from tests.conftest import ARTICLES, ROOT, SEEDS
 
 
 class GoldClassifier:
@@ -142,13 +142,11 @@ def test_plot_and_html_are_written_and_self_contained(tmp_path):
     png = write_png(tracking, tmp_path / "out" / "t.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     page = write_html(tracking, tmp_path / "t.html").read_text(encoding="utf-8")
-    assert "<svg" in page and "<title>" in page
-    # Evidence is reachable: hover titles name the sentences and bars link to the evidence table.
-    assert "we understand this" in page
-    assert 'href="#ev-2022-03-ukraine"' in page and 'id="ev-2022-03-ukraine"' in page
-    # Opens without a network: no scripts, stylesheets or images fetched from anywhere.
-    assert not re.search(r"<script|<link|<img|src=|url\(", page)
-    assert set(re.findall(r"https?://[^\"' ]+", page)) <= {"http://www.w3.org/2000/svg"}
+    # Evidence is reachable: the evidence table per period and actor, which a click on a point opens.
+    assert "we understand this" in page and 'id="ev-2022-03-ukraine"' in page
+    # Opens without a network: scripts are inline (tests/test_report.py opens it in a browser).
+    markup = re.sub(r"(<script[^>]*>).*?</script>", r"\1</script>", page, flags=re.S)
+    assert not re.search(r"<link|<img|\ssrc=|url\(", markup)
 
 
 def test_network_exports_weighted_graphml_and_edge_list(tmp_path):
@@ -181,7 +179,7 @@ def test_track_cli_end_to_end(tiny_model_dir, tmp_path, capsys):
     out = tmp_path / "t.csv"
     code = main(["track", str(tmp_path / "in"), "--by", "week", "--by-actor", "--model",
                  str(tiny_model_dir), "-o", str(out), "--plot", str(tmp_path / "t.png"),
-                 "--html", str(tmp_path / "t.html")])
+                 "--html", str(tmp_path / "t.html"), "--events", str(ROOT / "examples" / "events.csv")])
     assert code == 0
     assert "undated: 1 article(s)" in capsys.readouterr().err
     with out.open() as fh:
@@ -194,6 +192,15 @@ def test_track_cli_end_to_end(tiny_model_dir, tmp_path, capsys):
     graph = nx.read_graphml(tmp_path / "g.graphml")
     assert {"ukraine", "russia"} <= set(graph.nodes)
     assert sum(d["weight"] for _, _, d in graph.edges(data=True)) == 2
+
+
+def test_a_bad_events_file_stops_track_before_scoring(tmp_path, capsys):
+    (tmp_path / "events.csv").write_text("date,label\n2022-13-01,nonsense\n")
+    code = main(["track", str(ARTICLES), "--model", str(tmp_path / "no-model"), "--plot",
+                 str(tmp_path / "t.png"), "--events", str(tmp_path / "events.csv")])
+    assert code == 2
+    assert "events.csv:2: date '2022-13-01' is not YYYY-MM-DD" in capsys.readouterr().err
+    assert not (tmp_path / "t.png").exists()
 
 
 @pytest.mark.integration
