@@ -347,6 +347,7 @@ def _cmd_track(args) -> int:
         print("nothing scored: no table written", file=sys.stderr)
         return EXIT_NOTHING_SCORED
     by_actor = _ACTOR_LEVELS[args.by_actor]
+    facet = "actor_detail" if by_actor == "detail" else "actor"  # the pictures' panels
     write_rows(tracking.table(by_actor), args.output, table_fmt)
     if args.sentences:
         write_rows([s.to_row() for s in tracking.sentences + tracking.uncertain], args.sentences,
@@ -356,11 +357,11 @@ def _cmd_track(args) -> int:
 
         if args.plot:
             try:
-                print(f"wrote {report.write_png(tracking, args.plot, events)}", file=sys.stderr)
+                print(f"wrote {report.write_png(tracking, args.plot, events, facet)}", file=sys.stderr)
             except report.NothingToPlot as exc:
                 print(f"no plot written: {exc}", file=sys.stderr)
         if args.html:
-            print(f"wrote {report.write_html(tracking, args.html, by_actor, events)}", file=sys.stderr)
+            print(f"wrote {report.write_html(tracking, args.html, by_actor, events, facet)}", file=sys.stderr)
     print(f"tracked {len(tracking.articles)} article(s), {len(tracking.sentences)} sentences; "
           f"skipped {len(tracking.skipped)}", file=sys.stderr)
     return 0

@@ -87,10 +87,12 @@ class Series:
 
 
 def _value(sentence: TrackedSentence, facet: str) -> str:
-    value = getattr(sentence, facet, None)
-    if value is None:
+    if not hasattr(sentence, facet):
         raise ValueError(f"sentences have no {facet!r} to draw panels by")
-    return str(value) or "none"
+    value = getattr(sentence, facet)
+    if value is None and facet == "actor_detail":
+        return sentence.actor  # no state known (an analyst, no holder): the coarse actor's panel
+    return str(value or "none")
 
 
 def _panel_order(counts: Counter, facet: str) -> list[str]:

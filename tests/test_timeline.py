@@ -66,8 +66,8 @@ def test_panels_come_from_the_field_named_by_facet():
     assert [p["key"] for p in series(tracking).panels] == ["all", "ukraine", "russia"]
     # Any attribute of the sentence rows works: here the surface name, most frequent first.
     assert [p["key"] for p in series(tracking, facet="surface").panels] == ["all", "Ukraine", "Russia"]
-    with pytest.raises(ValueError, match="no 'actor_detail'"):
-        series(tracking, facet="actor_detail")
+    with pytest.raises(ValueError, match="no 'country'"):
+        series(tracking, facet="country")
 
 
 def test_the_chart_steps_up_to_a_coarser_unit_when_the_periods_do_not_fit():
@@ -78,3 +78,11 @@ def test_the_chart_steps_up_to_a_coarser_unit_when_the_periods_do_not_fit():
     data = series(tracking)
     assert (data.by, data.requested) == ("month", "day")
     assert {p["period"] for p in data.points} == {"2008-01", "2025-12"}
+
+
+def test_country_panels_put_holders_without_a_state_under_their_actor():
+    tracking = Tracking("month", [sentence("2023-07-11", "nato", actor_detail="HU"),
+                                  sentence("2023-07-11", "nato", actor_detail="US"),
+                                  sentence("2023-07-12", "other", actor_detail=None)])
+    keys = [p["key"] for p in series(tracking, facet="actor_detail").panels]
+    assert keys[0] == "all" and set(keys[1:]) == {"HU", "US", "other"}
