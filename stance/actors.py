@@ -1,8 +1,9 @@
 """Actor attribution: who holds the stance a sentence expresses or reports.
 
-Each sentence gets one of ``ukraine``, ``russia``, ``nato``, ``other`` or ``none`` plus the surface
-name that decided it ("Zelensky", "the Kremlin", "Moscow"). The rules are tried in order and the
-first that names a holder wins:
+Each sentence gets one of ``ukraine``, ``russia``, ``nato``, ``other`` or ``none``, the surface
+name that decided it ("Zelensky", "the Kremlin", "Moscow"), the ``rule`` that gave it, and a
+``detail``: the state (ISO 3166-1 alpha-2) or organisation behind the holder (``actor_detail``).
+The rules are tried in order and the first that names a holder wins (``RULES`` lists them):
 
 1. ``quote``: the speaker of a quote, after it (``"…," Zelensky said`` / ``"…," said Lavrov``,
    ``X quoted Y as saying``) or as a headline tag (``… – Zelenskyy``, ``Juncker: …``).
@@ -10,25 +11,37 @@ first that names a holder wins:
 3. ``reporting-verb``: the subject of a reporting or attitude verb outside quotes (said, told,
    warned, insisted, wants, sees, rejects…), including ``X, Ukraine's president, has said`` and
    the speaker before a quote (``He added, "…"``).
-4. ``quote-continuation``: a quote with no attribution of its own takes the speaker of the
+4. ``anaphor``: a pronoun or role noun as that subject ("he", "the minister") resolves to an
+   earlier person in the sentence, else the holder of one of the three previous sentences.
+5. ``quote-continuation``: a quote with no attribution of its own takes the speaker of the
    multi-sentence quote it belongs to (the attribution may come in a later sentence) or, failing
    that, the speaker of the previous sentence.
-5. ``possessive``: the holder of an attitude noun (``Putin's demands``, ``Zelensky's remarks``).
-6. ``subject``: a named actor at the head of a clause (``Moscow has…``, ``Ukrainian officials…``).
+6. ``subject``: a named actor at the head of a clause (``Moscow has…``, ``Ukrainian officials…``),
+   not a topic (``Ukraine's bid…``) or a passive (``Ukraine was admitted…``).
+7. ``possessive``: the holder of an attitude noun (``Putin's demands``, ``Zelensky's remarks``).
+8. ``agent``: the agent of a passive participle (``the plan tabled by Kyiv``).
+9. ``model``: with the sentences' stance labels, a learned decision (:mod:`stance.actor_model`)
+   reads each sentence with its article — the rules' answer, who is subject or object, the
+   previous sentences' holders, the quote state, the label — and overrules the rules where the
+   article says otherwise (a law whose owner was named before, a poll of Ukrainians, allied
+   diplomats); ``rule`` then reads ``model``.
 
-Pronouns and role nouns ("he", "the minister") resolve to an earlier person in the sentence, else
-the previous sentence's holder. Names come from the editable gazetteer (``stance.gazetteer``);
-within an article, "Czech PM Petr Fiala" teaches that a later "Fiala" speaks for NATO. Speakers
-that the gazetteer does not know (a named analyst, a pollster, a former minister) are ``other``;
-media outlets that merely report are never holders. The rules read surface patterns only: no
-parser model is needed, so nothing is downloaded.
+``none`` (no rule applied) and ``furniture`` (page furniture, never a holder) complete the table.
+Names come from the editable gazetteer (``stance.gazetteer``: ``data/gazetteer.json`` and the office
+list ``data/officeholders.json``); within an article, "Czech PM Petr Fiala" teaches that a later
+"Fiala" speaks for NATO (and CZ). Speakers that the gazetteer does not know (a named analyst, a
+pollster, a former minister) are ``other``; media outlets that merely report are never holders.
+The word lists the rules read (reporting verbs, titles, clause openers…) live in
+``data/lexicon.json``. No parser model is needed, so nothing is downloaded.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from bisect import bisect_left
 from dataclasses import asdict, dataclass, field, replace
+from importlib import resources
 from itertools import islice
 
 from stance import deadline
@@ -38,45 +51,19 @@ from stance.gazetteer import MEDIA, Gazetteer, Mention, default_gazetteer
 
 NONE = "none"
 _ANAPHOR = "anaphor"
+# The word lists the rules read (data, so they can be edited without touching code).
+_LEXICON = json.loads(resources.files("stance").joinpath("data/lexicon.json").read_text(encoding="utf-8"))
+# Every value of ``Attribution.rule``, in the docstring's order.
+RULES = ("quote", "according-to", "reporting-verb", "anaphor", "quote-continuation", "subject",
+         "possessive", "agent", "model", "none", "furniture")
 # When nothing names the state: the coarse actor's own code.
 _ACTOR_DETAILS = {"ukraine": "UA", "russia": "RU", "nato": "NATO"}
 
-# Reporting and attitude verbs. Base forms that are mostly nouns in news text ("support",
-# "promise", "call") are left out; their -s forms are checked for a noun reading in context.
-_VERB_WORDS = (
-    "say|says|said|tell|tells|told|stated|announces|announced|warn|warns|warned|insist|insists|"
-    "insisted|adds|added|claim|claims|claimed|argue|argues|argued|noted|stresses|stressed|"
-    "emphasi[sz]es|emphasi[sz]ed|underlines|underlined|urge|urges|urged|reaffirms|reaffirmed|"
-    "reiterates|reiterated|repeated|declares|declared|confirms|confirmed|deny|denies|denied|"
-    "acknowledge|acknowledges|acknowledged|admit|admits|admitted|concede|concedes|conceded|"
-    "suggest|suggests|suggested|indicates|indicated|signalled|signaled|hinted|predicts|"
-    "predicted|promised|pledged|vowed|tweeted|wrote|explained|asserts|asserted|demands|"
-    "demanded|want|wants|wanted|see|sees|saw|viewed|regards|regarded|considers|considered|"
-    "believe|believes|believed|think|thinks|thought|hoped|feared|reject|rejects|rejected|"
-    "oppose|opposes|opposed|supports|supported|backs|backed|accept|accepts|accepted|agree|"
-    "agrees|agreed|offered|propose|proposes|proposed|threatens|threatened|calls|called|asks|"
-    "asked|describes|described|concludes|concluded|assume|assumes|assumed|estimated|"
-    "recogni[sz]e|recogni[sz]es|recogni[sz]ed|understand|understands|understood|expect|"
-    "expects|expected|dismissed|welcomed|complained|accused|replied|responded|remarked|"
-    "reported|objected|favou?red|refuse|refuses|refused|rules out|ruled out|vetoed|blocked|"
-    "forbade|preferred|cautions|cautioned|maintains|maintained|contends|contended|recalled|"
-    "observed|pointed out|echoed|lamented|critici[sz]ed|condemned|praised|hailed|reckons|"
-    "reckoned|forecast|advocates|advocated|conceded|predicted|mused|quipped|countered|"
-    "retorted|acknowledged|testified|briefed|informed|assured|reassured"
-)
-_HEADLINE_VERBS = (
-    "Say|Says|Said|Tells|Told|Warns|Insists|Vows|Urges|Rejects|Demands|Wants|Concedes|Admits|"
-    "Pledges|Accepts|Refuses|Signals|Announces|Declares|Confirms|Denies|Backs|Opposes|Supports|"
-    "Rules Out|Calls For|Hints|Suggests|Asks|Argues|Claims|Predicts|Expects|Sees|Believes"
-)
+_VERB_WORDS = "|".join(_LEXICON["reporting_verbs"]["words"])
+_HEADLINE_VERBS = "|".join(_LEXICON["headline_verbs"]["words"])
 _VERB = re.compile(rf"(?<![\w-])(?:{_VERB_WORDS}|{_HEADLINE_VERBS})(?![\w-])")
-# -s forms that are just as often plural nouns ("Putin's demands", "its promises").
-_AMBIGUOUS_S_FORMS = {"demands", "calls", "backs", "supports", "sees", "considers", "regards",
-                      "claims", "wants", "proposes", "rejects", "accepts", "adds", "urges",
-                      "refuses", "asks", "threatens", "describes", "concludes", "predicts",
-                      "insists", "cautions", "maintains", "advocates", "reckons", "opposes"}
-_NOUN_BEFORE = {"the", "a", "an", "its", "his", "her", "their", "our", "my", "of", "these",
-                "those", "whose", "such", "new", "any", "no", "and", "or", "membership", "nato"}
+_AMBIGUOUS_S_FORMS = frozenset(_LEXICON["ambiguous_s_forms"]["words"])
+_NOUN_BEFORE = frozenset(_LEXICON["noun_before"]["words"])
 _AUXILIARY_TAIL = re.compile(
     r"(?:\s+(?:has|have|had|is|are|was|were|been|be|will|would|could|can|may|might|must|should|"
     r"shall|does|do|did|not|never|no longer|also|now|again|reportedly|previously|repeatedly|"
@@ -87,64 +74,19 @@ _CLAUSE_WORD = re.compile(
     r"\b(?:that|and|but|while|as|because|after|before|when|although|though|whereas|since|which|"
     r"who|whom|where|if|so|than|whether|once|until|unless)\b", re.IGNORECASE)
 _CHUNK_SPLIT = re.compile(r"[,;:()\[\]–—]")
-_DETERMINERS = {"the", "a", "an", "this", "these", "those", "its", "their", "his", "her", "one",
-                "another", "some", "several", "many", "most", "few", "two", "three"}
-# Words that open an adverbial or subordinate chunk rather than a subject.
-_INTRO_WORDS = {
-    "in", "on", "at", "after", "before", "during", "despite", "amid", "amidst", "as", "while",
-    "when", "although", "though", "if", "since", "because", "according", "meanwhile", "however",
-    "earlier", "later", "also", "still", "yet", "nearly", "almost", "with", "without", "for",
-    "from", "by", "to", "of", "under", "over", "until", "unlike", "like", "but", "and", "so",
-    "then", "now", "today", "yesterday", "last", "next", "once", "whatever", "whether", "where",
-    "why", "how", "what", "instead", "indeed", "moreover", "furthermore", "separately",
-    "elsewhere", "nowhere", "not", "even", "only", "perhaps", "having", "being", "within",
-    "throughout", "ahead", "upon", "about", "around", "between", "against", "toward", "towards",
-    "into", "beyond", "among", "including", "who", "which", "whose", "whom", "that", "there", "it",
-}
-# May open a subject chunk: "Even Estonia's foreign minister, …, admitted".
-_LEADING_ADVERBS = {"even", "also", "only", "now", "then", "still"}
-_PRONOUNS = {"he", "she", "they", "we"}
+_DETERMINERS = frozenset(_LEXICON["determiners"]["words"])
+_INTRO_WORDS = frozenset(_LEXICON["intro_words"]["words"])
+_LEADING_ADVERBS = frozenset(_LEXICON["leading_adverbs"]["words"])
+_PRONOUNS = frozenset(_LEXICON["pronouns"]["words"])
 _ROLE_ANAPHORS = re.compile(
     r"^(?:the\s+)?(?:(?:foreign|defen[cs]e|prime|deputy)\s+)?(?:president|minister|spokes(?:man|woman|"
     r"person)|chancellor|official|diplomat|envoy|ambassador|leader|premier|secretary)$",
     re.IGNORECASE)
-# Capitalised words that are titles or function words, not names.
-_TITLE_WORDS = {
-    "the", "a", "an", "mr", "mrs", "ms", "dr", "president", "prime", "minister", "ministry",
-    "foreign", "defence", "defense", "deputy", "secretary", "general", "chancellor", "spokesman",
-    "spokeswoman", "spokesperson", "ambassador", "envoy", "chief", "head", "former", "senator",
-    "pm", "fm", "mp", "vice", "state", "of", "for", "and", "adviser", "advisor", "aide", "senior",
-    "top", "lieutenant", "colonel", "admiral", "commander", "gen", "lt", "sir", "lord", "dame",
-    "pope", "king", "queen", "premier", "speaker", "mayor", "governor", "army", "office",
-    "government", "armed", "forces", "air", "navy", "embassy", "mission", "parliament",
-    "delegation", "representative", "commissioner", "director", "executive", "in", "at", "on",
-}
-# Capitalised words after a place that keep it the government ("Ukraine Foreign Ministry"); any
-# other capitalised word makes the place part of another name ("Kyiv International Institute").
-_OFFICE_WORDS = {
-    "president", "prime", "premier", "pm", "fm", "minister", "ministry", "foreign", "defence",
-    "defense", "deputy", "secretary", "government", "parliament", "embassy", "mission", "army",
-    "navy", "armed", "air", "ambassador", "envoy", "spokesman", "spokeswoman", "spokesperson",
-    "chief", "chancellor", "authorities", "officials", "leader", "leaders", "has", "is", "was",
-    "will", "would", "says", "said",
-}
-# Capitalised words that open a headline or label but never name a speaker.
-_NOT_A_SPEAKER = {"war", "news", "live", "update", "updates", "breaking", "analysis", "opinion",
-                  "explainer", "watch", "exclusive", "video", "photos", "editorial", "comment",
-                  "factbox", "timeline", "q&a", "read", "more", "related", "summit", "why", "how",
-                  "what", "when", "time"}
-# A capitalised plural at the start of a sentence is a common noun, not an unknown name.
-_COMMON_SUBJECTS = {"officials", "sources", "ministers", "leaders", "lawmakers", "legislators",
-                    "reports", "witnesses", "police", "prosecutors", "investigators", "rescuers",
-                    "doctors", "authorities", "negotiators", "allies", "members", "participants",
-                    "delegates", "people", "some", "others", "many", "both", "neither", "all",
-                    "most", "few", "several", "none", "everyone", "nobody", "it", "this", "that"}
-_ATTITUDE_NOUNS = (
-    r"demands?|appeals?|requests?|calls?|position|stance|concerns?|comments|remarks|statements?|"
-    r"insistence|objections?|opposition|refusal|offers?|proposals?|warnings?|threats?|views?|"
-    r"ultimatum|decision|pledges?|promises?|assurances?|arguments?|messages?|conditions|"
-    r"red lines?|veto|reservations|acknowledge?ment|admission|concession|readiness|willingness|"
-    r"address|speech|interview|letter|efforts?|push|attempts?|campaign|application")
+_TITLE_WORDS = frozenset(_LEXICON["title_words"]["words"])
+_OFFICE_WORDS = frozenset(_LEXICON["office_words"]["words"])
+_NOT_A_SPEAKER = frozenset(_LEXICON["not_a_speaker"]["words"])
+_COMMON_SUBJECTS = frozenset(_LEXICON["common_subjects"]["words"])
+_ATTITUDE_NOUNS = "|".join(_LEXICON["attitude_nouns"]["words"])
 _ATTITUDE_NOUN = re.compile(rf"(?:'s|’s|'|’)\s+(?:[\w-]+\s+){{0,2}}?(?:{_ATTITUDE_NOUNS})\b", re.IGNORECASE)
 # After a clause-initial "X's": an agent or attitude keeps X the holder; anything else ("Ukraine's
 # bid", "Kyiv's NATO dream") makes X the topic of the sentence, not its holder.

@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from stance.actor_eval import (
     seed_predictions,
     stance_rows,
 )
-from stance.actors import ActorAttributor, attribute_sentences
+from stance.actors import RULES, ActorAttributor, attribute_sentences
 from stance.gazetteer import Gazetteer
 from stance.labels import ACTORS
 from tests.conftest import SEEDS, time_growth
@@ -193,3 +194,16 @@ def test_the_office_list_covers_every_member_since_2008():
         assert {"foreign minister"} <= offices, code
     for person in data["people"]:
         assert person["from"] <= (person["to"] or "9999"), person["name"]
+
+
+def test_the_rule_table_is_one_list_in_code_docstring_and_readme():
+    import stance.actors as module
+
+    readme = (Path(stance.__file__).parent.parent / "README.md").read_text()
+    documented = re.findall(r"^\d+\. ``([a-z-]+)``", module.__doc__, re.MULTILINE)
+    assert documented == [r for r in RULES if r not in ("none", "furniture")]
+    for rule in RULES:
+        assert f"``{rule}``" in module.__doc__ and f"`{rule}`" in readme, rule
+    emitted = {r["rule"] for r in seed_predictions()} | {
+        r["rule"] for r in stance_rows(article_predictions({"article_validation"}))}
+    assert emitted <= set(RULES)
