@@ -37,11 +37,16 @@ class ActorModel:
     def scores(self, rows: list[dict[str, float]]) -> np.ndarray:
         """Class probabilities, one row per feature dict; unknown features are ignored."""
         logits = np.tile(self.bias, (len(rows), 1))
+        at, columns, values = [], [], []
         for r, row in enumerate(rows):
             for name, value in row.items():
                 column = self.features.get(name)
                 if column is not None:
-                    logits[r] += value * self.weights[column]
+                    at.append(r)
+                    columns.append(column)
+                    values.append(value)
+        if at:
+            np.add.at(logits, np.asarray(at), np.asarray(values)[:, None] * self.weights[np.asarray(columns)])
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         return probs / probs.sum(axis=1, keepdims=True)

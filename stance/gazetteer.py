@@ -42,12 +42,34 @@ class Mention:
     detail: str | None = None  # the country (ISO 3166-1 alpha-2) or organisation code
 
 
+def _trie_regex(names) -> str:
+    """One pattern for many names, factored by common prefixes: a flat alternation of thousands
+    of names makes the regex engine try each of them at every position; a trie tries a handful.
+    A greedy optional tail tries the longer name first, as a longest-first alternation does."""
+    trie: dict = {}
+    for name in names:
+        node = trie
+        for ch in name:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def pattern(node: dict) -> str:
+        branches = [re.escape(ch) + pattern(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" in node:
+            return f"(?:{body})?"
+        return body
+
+    return pattern(trie)
+
+
 def _compile(names) -> re.Pattern | None:
     if not names:
         return None
-    alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     # No word character or hyphen-joined word on either side: "Kyiv-based" is not Kyiv.
-    return re.compile(rf"(?<![\w-])(?:{alternation})(?![\w]|-\w)")
+    return re.compile(rf"(?<![\w-])(?:{_trie_regex(names)})(?![\w]|-\w)")
 
 
 # Names of Ukraine and Russia need no detail entry: the coarse actor is the state.
