@@ -190,12 +190,15 @@ class Gazetteer:
 
 
     def term_at(self, surface: str, published: str | None) -> Term | None:
-        """The office a name whose holder moved between offices held at ``published``."""
+        """The office held at ``published`` by a name whose holder moved between offices."""
         terms = self.terms.get(surface)
         if not terms or not published:
             return None
         month = _month(published, False)
-        return next((t for t in reversed(terms) if t.start <= month <= t.end), None)
+        current = next((t for t in reversed(terms) if t.start <= month <= t.end), None)
+        # Out of office at that date: the office held last before it (a former Secretary General
+        # is still known by that office), else the first one.
+        return current or next((t for t in reversed(terms) if t.start <= month), terms[0])
 
     def detail_of(self, surface: str, actor: str, table: dict | None = None) -> str | None:
         """The code behind a name: its detail entry (or, for a name learnt in an article, the

@@ -207,3 +207,14 @@ def test_the_rule_table_is_one_list_in_code_docstring_and_readme():
     emitted = {r["rule"] for r in seed_predictions()} | {
         r["rule"] for r in stance_rows(article_predictions({"article_validation"}))}
     assert emitted <= set(RULES)
+
+
+def test_the_learned_layer_leaves_analysts_to_the_rules():
+    found = ActorAttributor().attribute(
+        ["Analysts said the alliance was unlikely to invite Kyiv while the war continued."],
+        None, ["conceding"])[0]
+    assert found.actor == "other" and found.rule == "reporting-verb"
+    former = ActorAttributor().attribute(
+        ["Anders Fogh Rasmussen said allies should invite Ukraine at the summit."],
+        None, ["pro-membership"], "2024-06-01")[0]
+    assert former.detail == "NATO"  # out of office: known by the office held last
