@@ -2,7 +2,8 @@
 """The `stance` command: dataset build, train, eval, score, track, network, serve, review.
 
 Exit status: 0 done; 1 nothing could be scored (every input skipped; for `dataset build`:
-near-duplicates found; for `review`: nothing to export or every answer rejected); 2 usage error (a bad flag, a missing or unreadable input file, an output
+near-duplicates found; for `review`: nothing to export or every answer rejected); 2 usage
+error (a bad flag, a missing or unreadable input file, an output
 that cannot be written as asked); 3 model problem (no trained model, an incomplete one, one for
 other labels); 130 interrupted (Ctrl-C), after finishing the rows already written.
 """
