@@ -126,6 +126,30 @@ def _fast_path_lines(fast: dict | None) -> list[str]:
             f"{fast['agreement']:.1%} of predictions agree (`--backend torch` forces fp32)."]
 
 
+def _user_label_lines(user: dict | None) -> list[str]:
+    """The card's section on the user's reviewed sentences: before and after on held-out articles."""
+    if not user:
+        return []
+    lines = ["### The user's reviewed sentences", "",
+             f"Trained on {user['train_sentences']} reviewed sentences of {user['train_articles']} "
+             f"article(s) from {', '.join(user['files'])} (SHA-256 {user['sha256'][:12]}); "
+             f"{user['holdout_sentences']} sentences of {user['holdout_articles']} other article(s) "
+             "held out, never trained on"
+             + (f" ({user['holdout_seen_in_training']} held-out sentence(s) also in the training "
+                "data left out)" if user.get("holdout_seen_in_training") else "") + ".", ""]
+    if "after" not in user:
+        return lines + ["No held-out article: nothing to compare before and after.", ""]
+    rows = [("before: " + user["before_model"], user["before"])] if "before" in user else []
+    rows.append(("after: this model", user["after"]))
+    lines += ["| model | n | macro-F1 (95% CI) | accuracy |", "|---|---:|---:|---:|"]
+    for name, result in rows:
+        ci = result.get("macro_f1_ci95")
+        interval = f" ({ci[0]:.3f}–{ci[1]:.3f})" if ci else ""
+        lines.append(f"| {name} | {result['n']} | {result['macro_f1']:.3f}{interval} "
+                     f"| {result['accuracy']:.3f} |")
+    return lines + ["", format_metrics(user["after"], "This model on the held-out reviewed articles"), ""]
+
+
 def write_card(out_dir: Path, metrics: dict) -> Path:
     """The model card from metrics.json (and comparison.json when the report has been run).
 
@@ -191,6 +215,7 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
         parts += ["Reliability on the held-out test articles (a calibrated model has accuracy close "
                   "to confidence in every bin):", "", f"![Reliability diagram]({RELIABILITY_PNG})", "",
                   *reliability_table(article_test), ""]
+    parts += _user_label_lines(metrics.get("user_labels"))
     parts += [format_metrics(metrics["test"], SPLIT_TITLES["test"]), ""]
     if metrics.get("article_validation"):
         parts += [format_metrics(metrics["article_validation"], SPLIT_TITLES["article_validation"]), ""]

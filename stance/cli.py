@@ -1,8 +1,9 @@
 # PYTHON_ARGCOMPLETE_OK
-"""The `stance` command: dataset build, train, eval, score, track, network, serve.
+"""The `stance` command: dataset build, train, eval, score, track, network, serve, review.
 
 Exit status: 0 done; 1 nothing could be scored (every input skipped; for `dataset build`:
-near-duplicates found); 2 usage error (a bad flag, a missing or unreadable input file, an output
+near-duplicates found; for `review`: nothing to export or every answer rejected); 2 usage
+error (a bad flag, a missing or unreadable input file, an output
 that cannot be written as asked); 3 model problem (no trained model, an incomplete one, one for
 other labels); 130 interrupted (Ctrl-C), after finishing the rows already written.
 """
@@ -66,7 +67,10 @@ def _training_config(args):
     output = args.output_dir or (None if checkout else str(locate.models_root()))
     overrides = {"name": args.name, "device": args.device, "epochs": args.epochs,
                  "seed": args.seed, "limit_per_label": args.limit_per_label, "seeds_dir": seeds,
-                 "output_dir": output, "compare": True if args.compare else None}
+                 "output_dir": output, "compare": True if args.compare else None,
+                 "extra_labels": args.extra_labels, "extra_holdout": args.extra_holdout,
+                 "baseline_model": args.baseline_model,
+                 "replace_default": True if args.replace_default else None}
     if not args.config:
         return TrainingConfig(**{k: v for k, v in overrides.items() if v is not None})
     if not Path(args.config).is_file():
@@ -84,6 +88,20 @@ def _cmd_train(args) -> int:
 
     config = _training_config(args)
     _require_seeds(Path(config.seeds_dir))
+    missing = [p for p in config.extra_labels if not Path(p).is_file()]
+    if missing:
+        raise UsageError(f"{missing[0]}: no such label file (write one with `stance review import`)")
+    if config.extra_labels:
+        from stance.corrections import CorrectionsError
+        from stance.user_labels import split
+
+        try:
+            trained, held = split(config.extra_labels, config.extra_holdout)
+        except (CorrectionsError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
+        if not trained:
+            raise UsageError(f"{', '.join(config.extra_labels)}: no labelled sentence to train on "
+                             f"({len(held)} held out)")
     if args.compare_only:
         from stance.card import comparison_table
 
@@ -178,6 +196,32 @@ def _announced(items, done: set[str] | None = None):
         yield item
 
 
+def _human_labels(args):
+    """The reviewed labels of ``--labels FILE...``, or None."""
+    paths = getattr(args, "labels", None)
+    if not paths:
+        return None
+    from stance.corrections import CorrectionsError, HumanLabels
+
+    try:
+        labels = HumanLabels.from_files(paths)
+    except CorrectionsError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"human labels: {len(labels)} sentence(s) from {', '.join(paths)}", file=sys.stderr)
+    return labels
+
+
+def _report_human_labels(labels) -> None:
+    if labels is None:
+        return
+    for stale in labels.stale:
+        print(f"label not applied: {stale}", file=sys.stderr)
+    unused = labels.unused()
+    print(f"human labels: {len(labels.applied)} applied, {len(labels.stale)} not applied (sentence "
+          f"changed), {len(unused) - len(labels.stale)} for sentences not in these inputs",
+          file=sys.stderr)
+
+
 def _summary_row(result) -> dict:
     """The summary row with the input it came from (ids alone can repeat across directories)."""
     row = result.summary()
@@ -198,6 +242,7 @@ def _cmd_score(args) -> int:
         raise UsageError("--resume needs -o FILE: it continues the rows already in that file")
     if args.resume and "parquet" in (fmt, summary_fmt):
         raise UsageError("--resume needs JSONL or CSV output: a Parquet file cannot be appended to")
+    labels = _human_labels(args)
     classifier = _load_classifier(args)
     done = resume.completed(args.output, fmt, args.summary, summary_fmt) if args.resume else set()
     if done:
@@ -209,7 +254,7 @@ def _cmd_score(args) -> int:
         with _progress("scoring") as bar:
             items = _announced(read_inputs(args.paths), done)
             for result in score_articles(classifier, items, progress=bar,
-                                         min_confidence=args.min_confidence):
+                                         min_confidence=args.min_confidence, labels=labels):
                 if result.ok:
                     scored += 1
                     sentences += len(result.sentences)
@@ -229,6 +274,7 @@ def _cmd_score(args) -> int:
         rows.close()
         if summaries is not None:
             summaries.close()
+    _report_human_labels(labels)
     print(f"scored {scored} article(s), {sentences} sentences; skipped {skipped}"
           f"{f'; {len(done)} done before' if done else ''}", file=sys.stderr)
     return EXIT_OK if scored or done else EXIT_NOTHING_SCORED
@@ -308,10 +354,12 @@ def _tracked(args):
     from stance.articles import read_inputs
     from stance.tracking import track
 
+    labels = _human_labels(args)
     classifier = _load_classifier(args)
     with _progress("tracking") as bar:
         tracking = track(classifier, _announced(read_inputs(args.paths)), by=args.by, progress=bar,
-                         min_confidence=getattr(args, "min_confidence", None))
+                         min_confidence=getattr(args, "min_confidence", None), labels=labels)
+    _report_human_labels(labels)
     for skipped in tracking.skipped:
         print(f"skipped {skipped.id}: {skipped.reason}", file=sys.stderr)
     if tracking.undated:
@@ -428,6 +476,13 @@ def _add_min_confidence(parser) -> None:
                              "uncertain, and left out of summaries and timelines")
 
 
+def _add_labels(parser) -> None:
+    parser.add_argument("--labels", nargs="+", default=None, metavar="LABELS.jsonl",
+                        help="reviewed labels (`stance review import -o`): a human label replaces "
+                             "the model's for its sentence while the text is unchanged; rows get "
+                             "label_source human|model")
+
+
 def _add_common(parser, model: bool = True) -> None:
     """Options every subcommand takes; ``-v`` is accepted after the subcommand as well as before."""
     parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
@@ -469,6 +524,7 @@ def _add_tracking_parsers(sub) -> None:
     tk.add_argument("--sentences", default=None,
                     help="sentence rows with actor (.jsonl, .csv or .parquet)")
     _add_min_confidence(tk)
+    _add_labels(tk)
     _add_common(tk)
     tk.set_defaults(func=_cmd_track)
 
@@ -484,6 +540,140 @@ def _add_tracking_parsers(sub) -> None:
                     help="actor nodes are countries and organisations (actor_detail: US, HU, NATO…)")
     _add_common(nw)
     nw.set_defaults(func=_cmd_network)
+
+
+def _read_articles(paths: list[str] | None) -> dict | None:
+    """Articles by id from ``--articles`` inputs, each skipped input reported; None without any."""
+    if not paths:
+        return None
+    from stance.articles import Article, read_inputs
+
+    articles = {}
+    for item in read_inputs(paths):
+        if isinstance(item, Article):
+            articles[item.id] = item
+        else:
+            print(f"skipped {item.id}: {item.reason}", file=sys.stderr)
+    return articles
+
+
+def _cmd_review_export(args) -> int:
+    from stance import review
+    from stance.actors import ActorAttributor
+
+    if not (args.output or args.csv):
+        raise UsageError("pass -o TASKS.json (Label Studio) and/or --csv TASKS.csv")
+    if args.n < 1:
+        raise UsageError(f"-n must be at least 1, got {args.n}")
+    try:
+        rows = review.read_scored(args.scored)
+    except review.ReviewError as exc:
+        raise UsageError(str(exc)) from None
+    articles = _read_articles(args.articles)
+    if articles is not None:
+        missing = sorted({r["article_id"] for r in rows} - set(articles))
+        if missing:
+            print(f"warning: {len(missing)} scored article(s) not among --articles, so without date "
+                  f"and outlet: {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}",
+                  file=sys.stderr)
+    try:
+        pool = review.candidates(rows, articles, ActorAttributor())
+    except review.ReviewError as exc:
+        raise UsageError(str(exc)) from None
+    if not pool:
+        print("nothing to review: no content sentences in the scored rows", file=sys.stderr)
+        return EXIT_NOTHING_SCORED
+    if all(c.published is None for c in pool):
+        print("note: no publication dates (pass --articles with the inputs given to `stance score`): "
+              "the sample is not stratified by month", file=sys.stderr)
+    chosen = review.select(pool, args.n, args.random_share, args.by, args.seed)
+    tasks = [review.task(c, sample, args.model_version) for c, sample in chosen]
+    for path in review.write(tasks, Path(args.output) if args.output else None,
+                             Path(args.csv) if args.csv else None):
+        print(f"wrote {path}", file=sys.stderr)
+    counts = {name: sum(s == name for _, s in chosen) for name in review.SAMPLES}
+    print(f"exported {len(tasks)} of {len(pool)} content sentences ({counts[review.UNCERTAIN]} "
+          f"uncertain, {counts[review.RANDOM]} random)", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_review_import(args) -> int:
+    from stance import corrections
+
+    try:
+        tasks = corrections.read_tasks(args.tasks) if args.tasks else None
+        imported = corrections.read_answers(args.exports, tasks, _read_articles(args.articles),
+                                            args.adjudicator)
+    except corrections.CorrectionsError as exc:
+        raise UsageError(str(exc)) from None
+    for rejected in imported.rejected:
+        print(f"rejected {rejected.where}: {rejected.reason}", file=sys.stderr)
+    rows, warnings = corrections.resolve(imported.votes)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for row in rows:
+        if row["agreement"] == corrections.TIE:
+            votes = ", ".join(f"{a['annotator']}: {a['label']}" for a in row["annotators"])
+            print(f"tie {row['article_id']} [{row['start']}:{row['end']}]: {votes}; left without a "
+                  "label (pass --adjudicator NAME or add an annotation)", file=sys.stderr)
+    if imported.unlabelled:
+        print(f"{imported.unlabelled} task(s) or row(s) without an answer yet: not imported",
+              file=sys.stderr)
+    if not rows:
+        print(f"nothing imported: {len(imported.rejected)} annotation(s) rejected", file=sys.stderr)
+        return EXIT_NOTHING_SCORED
+    print(f"wrote {corrections.write_labels(rows, args.output)} ({len(rows)} sentence(s); "
+          f"{len(imported.rejected)} annotation(s) rejected)", file=sys.stderr)
+    report = corrections.agreement_report(rows)
+    print(corrections.format_report(report))
+    if args.report:
+        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.report).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.report}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _add_review_parsers(sub) -> None:
+    from stance.review import UNCERTAINTY
+
+    rv = sub.add_parser("review", help="sample sentences for human review; import the corrections")
+    rv_sub = rv.add_subparsers(dest="review_command", required=True)
+    ex = rv_sub.add_parser("export", help="Label Studio tasks and a CSV of sentences to review")
+    ex.add_argument("scored", nargs="+", help="sentence rows from `stance score -o FILE.jsonl`")
+    ex.add_argument("-o", "--output", default=None, metavar="TASKS.json",
+                    help="Label Studio tasks; the labelling config goes beside it "
+                         "(TASKS.label_config.xml)")
+    ex.add_argument("--csv", default=None, help="the same tasks as CSV, label/actor left to fill in")
+    ex.add_argument("-n", type=int, default=200, help="sentences to export (default 200)")
+    ex.add_argument("--random-share", type=_probability, default=0.25, metavar="P",
+                    help="share drawn uniformly at random, which estimates accuracy without bias "
+                         "(default 0.25)")
+    ex.add_argument("--by", choices=UNCERTAINTY, default="margin",
+                    help="uncertainty: margin between the two most probable labels (default) or "
+                         "confidence")
+    ex.add_argument("--articles", nargs="+", default=None, metavar="INPUT",
+                    help="the inputs given to `stance score`: publication date and outlet for "
+                         "stratifying")
+    ex.add_argument("--model-version", default="unknown",
+                    help="the model that scored the rows, kept in every task")
+    ex.add_argument("--seed", type=int, default=13, help="seed of the random share")
+    _add_common(ex, model=False)
+    ex.set_defaults(func=_cmd_review_export)
+
+    im = rv_sub.add_parser("import", help="validate reviewed labels into a label file; agreement")
+    im.add_argument("exports", nargs="+",
+                    help="Label Studio JSON (or JSON-MIN) exports and/or filled-in CSV files")
+    im.add_argument("-o", "--output", required=True, metavar="LABELS.jsonl", help="the label file")
+    im.add_argument("--tasks", default=None, metavar="TASKS.json",
+                    help="the exported tasks: answers to any other task are rejected")
+    im.add_argument("--articles", nargs="+", default=None, metavar="INPUT",
+                    help="the articles now: answers whose sentence changed since export are rejected")
+    im.add_argument("--adjudicator", default=None, metavar="NAME",
+                    help="this annotator's answer decides where annotators disagree")
+    im.add_argument("--report", default=None, metavar="REPORT.json",
+                    help="agreement and model accuracy as JSON")
+    _add_common(im, model=False)
+    im.set_defaults(func=_cmd_review_import)
 
 
 def _version() -> str:
@@ -525,6 +715,17 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--output-dir", default=None, help="where models/<name>/ goes (default models/)")
     tr.add_argument("--compare", action="store_true",
                     help="also fit and compare every approach of the training report (slow)")
+    tr.add_argument("--extra-labels", nargs="+", default=None, metavar="LABELS.jsonl",
+                    help="also train on reviewed sentences (`stance review import -o`); the model "
+                         "is named minilm-stance-user-<digest> unless --name says otherwise")
+    tr.add_argument("--extra-holdout", type=float, default=None, metavar="SHARE",
+                    help="share of the reviewed articles held out for the before/after figures "
+                         "(default 0.3)")
+    tr.add_argument("--baseline-model", default=None, metavar="DIR",
+                    help="the 'before' model measured on the held-out reviewed articles "
+                         "(default: the default model, when trained)")
+    tr.add_argument("--replace-default", action="store_true",
+                    help="with --extra-labels: write the default model's directory (overwrites it)")
     tr.add_argument("--compare-only", action="store_true",
                     help="the comparison report for the already trained model (no retraining)")
     _add_common(tr, model=False)
@@ -546,6 +747,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="continue an interrupted run: keep the complete rows in -o (and --summary), "
                          "score only the inputs not there yet")
     _add_min_confidence(sc)
+    _add_labels(sc)
     _add_common(sc)
     sc.set_defaults(func=_cmd_score)
 
@@ -565,6 +767,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(sv, model=False)
     sv.set_defaults(func=_cmd_serve)
     _add_tracking_parsers(sub)
+    _add_review_parsers(sub)
     return parser
 
 

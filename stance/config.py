@@ -12,7 +12,7 @@ from stance.context import check_mode
 from stance.model import DEFAULT_MODEL, MODELS_DIR
 
 # Settings that name this machine's paths or devices: kept out of the committed metrics.json.
-MACHINE_SETTINGS = ("seeds_dir", "output_dir", "device")
+MACHINE_SETTINGS = ("seeds_dir", "output_dir", "device", "extra_labels", "baseline_model")
 
 
 @dataclass
@@ -45,6 +45,14 @@ class TrainingConfig:
     # Also fit every approach of the training report (stance.train.compare; slow).
     compare: bool = False
     bootstrap: int = 1000
+    # The user's reviewed sentences (`stance review import -o` files) to train on as well; a model
+    # trained on them gets its own name (stance.user_labels) unless ``replace_default``.
+    extra_labels: list[str] = field(default_factory=list)
+    # Share of the user's articles held out to measure the model before and after retraining.
+    extra_holdout: float = 0.3
+    # The model measured as "before" on that held-out part; None: the default model, if trained.
+    baseline_model: str | None = None
+    replace_default: bool = False
     extra: dict = field(default_factory=dict)
 
     @classmethod

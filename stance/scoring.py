@@ -35,6 +35,10 @@ class ScoredSentence:
     furniture: bool
     # Below the caller's ``min_confidence``: kept in the output, left out of summaries and timelines.
     uncertain: bool = False
+    # ``human`` where a reviewed label replaced the model's, ``model`` otherwise; None when no
+    # labels were given (the row then has no ``label_source`` column, as before).
+    label_source: str | None = None
+    human_actor: str | None = None  # the reviewer's actor, which tracking puts before the rules'
 
     def to_row(self) -> dict:
         """Flat row for JSONL/CSV/Parquet: one ``p_<label>`` column per label (``p_pro_membership``)."""
@@ -50,6 +54,8 @@ class ScoredSentence:
         row.update({f"p_{column(label)}": round(self.probabilities[label], 6) for label in LABELS})
         row["furniture"] = self.furniture
         row["uncertain"] = self.uncertain
+        if self.label_source is not None:
+            row["label_source"] = self.label_source
         return row
 
 
@@ -140,12 +146,15 @@ def check_min_confidence(value: float | None) -> float | None:
 
 
 def score_articles(classifier, items: Iterable[Article | Skipped], batch_size: int = 64,
-                   progress=None, min_confidence: float | None = None) -> Iterator[ArticleResult]:
+                   progress=None, min_confidence: float | None = None,
+                   labels=None) -> Iterator[ArticleResult]:
     """Score articles in input order; skipped inputs pass through as results with a reason.
 
     Page furniture is labelled ``neutral`` without running the model (LABELLING.md). Each sentence
     is read with the sentence before it (stance.context) when the model uses context. Sentences
-    whose confidence is below ``min_confidence`` are marked ``uncertain``.
+    whose confidence is below ``min_confidence`` are marked ``uncertain``. ``labels``
+    (:class:`stance.corrections.HumanLabels`) puts a reviewed label in place of the model's, with
+    confidence 1 and ``label_source`` ``human``; the ``p_*`` probabilities stay the model's.
     """
     check_min_confidence(min_confidence)
     pending: list[tuple[ArticleResult, list]] = []
@@ -169,11 +178,18 @@ def score_articles(classifier, items: Iterable[Article | Skipped], batch_size: i
                     p = {label: float(v) for label, v in zip(LABELS, probs[k], strict=True)}
                     k += 1
                 label = max(p, key=p.get)
+                confidence = p[label]
+                human = None if labels is None or s.furniture else labels.get(
+                    result.article.id, s.start, s.end, s.text)
+                if human is not None:
+                    label, confidence = human["label"], 1.0
                 uncertain = (min_confidence is not None and not s.furniture
-                             and p[label] < min_confidence)
+                             and confidence < min_confidence)
                 result.sentences.append(ScoredSentence(
-                    result.article.id, s.index, s.start, s.end, s.text, label, p[label], p,
-                    s.furniture, uncertain))
+                    result.article.id, s.index, s.start, s.end, s.text, label, confidence, p,
+                    s.furniture, uncertain,
+                    None if labels is None else "human" if human is not None else "model",
+                    human.get("actor") if human is not None else None))
             yield result
             if progress is not None:
                 progress.update(1)

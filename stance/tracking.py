@@ -132,11 +132,13 @@ class TrackedSentence:
     rule: str
     uncertain: bool = False
     actor_detail: str | None = None
+    label_source: str | None = None  # human|model with ``labels``; None (no column) without
 
     def to_row(self) -> dict:
         """The row `track --sentences` writes; ``sentence_index`` as in `stance score` rows."""
         row = {("sentence_index" if name == "index" else name): value
-               for name, value in asdict(self).items()}
+               for name, value in asdict(self).items()
+               if name != "label_source" or value is not None}
         row["confidence"] = round(self.confidence, 6)
         return row
 
@@ -241,15 +243,18 @@ def _article_row(result: ArticleResult, by: str) -> dict:
 
 def track(classifier, items: Iterable[Article | Skipped], by: str = "month",
           attributor: ActorAttributor | None = None, progress=None,
-          min_confidence: float | None = None) -> Tracking:
+          min_confidence: float | None = None, labels=None) -> Tracking:
     """Score ``items``, attribute every sentence to an actor and date it to a period.
 
     Sentences below ``min_confidence`` go to ``Tracking.uncertain`` instead of being counted.
+    ``labels`` (:class:`stance.corrections.HumanLabels`): reviewed labels replace the model's,
+    and a reviewed actor the attributed one (rule ``human``), in every row and table.
     """
     period_of(None, by)  # reject an unknown period before scoring anything
     attributor = attributor or ActorAttributor()
     tracking = Tracking(by)
-    for result in score_articles(classifier, items, progress=progress, min_confidence=min_confidence):
+    for result in score_articles(classifier, items, progress=progress, min_confidence=min_confidence,
+                                 labels=labels):
         if not result.ok:
             tracking.skipped.append(result.skipped)
             continue
@@ -262,9 +267,13 @@ def track(classifier, items: Iterable[Article | Skipped], by: str = "month",
         for s, holder in zip(result.sentences, holders, strict=True):
             if s.furniture:
                 continue
+            actor, surface, rule, detail = holder.actor, holder.surface, holder.rule, holder.detail
+            if s.human_actor is not None and s.human_actor != actor:
+                # The reviewer named another holder: the rules' name and country are not theirs.
+                actor, surface, rule, detail = s.human_actor, None, "human", None
             tracked = TrackedSentence(article.id, article.published, period, s.index, s.text, s.label,
-                                      s.confidence, holder.actor, holder.surface, holder.rule, s.uncertain,
-                                      holder.detail)
+                                      s.confidence, actor, surface, rule, s.uncertain, detail,
+                                      s.label_source)
             (tracking.uncertain if s.uncertain else tracking.sentences).append(tracked)
     return tracking
 

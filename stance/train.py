@@ -6,6 +6,7 @@ retraining run uses, and command-line flags override single fields.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -28,7 +29,7 @@ from stance.config import TrainingConfig
 from stance.finetune import calibrate, fine_tune
 from stance.labels import LABELS
 from stance.metrics import evaluate, format_metrics
-from stance.model import LABEL_MAP_FILE, StanceClassifier, resolve_device
+from stance.model import DEFAULT_MODEL, LABEL_MAP_FILE, StanceClassifier, resolve_device
 
 log = logging.getLogger(__name__)
 # Where a run happened, when and how long it took: beside the model, never committed.
@@ -86,7 +87,7 @@ def evaluate_probabilities(rows: list[dict], probabilities: np.ndarray, bootstra
     predicted = [LABELS[i] for i in probabilities.argmax(axis=1)]
     metrics = evaluate([r["label"] for r in rows], predicted, bootstrap=bootstrap,
                        probabilities=probabilities)
-    if rows and rows[0]["source"] in ("article", "seed"):
+    if rows and rows[0]["source"] in ("article", "seed", "user"):
         metrics.update(article_dominant_accuracy(rows, predicted, probabilities.max(axis=1)))
     return metrics
 
@@ -121,12 +122,58 @@ def save_model(classifier: StanceClassifier, out_dir: Path, config: TrainingConf
     return out_dir
 
 
+def _with_user_rows(config: TrainingConfig, train_rows: list[dict]) -> tuple[list[dict], list[dict], dict]:
+    """The training rows with the user's, the user's held-out rows, and what the card says of them."""
+    from stance import user_labels
+
+    user_train, held_out = user_labels.split(config.extra_labels, config.extra_holdout)
+    texts = {r["text"] for r in user_train}
+    replaced = sum(r["text"] in texts for r in train_rows)
+    train_rows = [r for r in train_rows if r["text"] not in texts] + user_train
+    seen = {r["text"] for r in train_rows}
+    evaluated = [r for r in held_out if r["text"] not in seen]
+    info = {"files": [Path(p).name for p in config.extra_labels],
+            "sha256": user_labels.digest(config.extra_labels),
+            "train_sentences": len(user_train),
+            "train_articles": len({r["article_id"] for r in user_train}),
+            "seed_rows_replaced": replaced, "holdout_share": config.extra_holdout,
+            "holdout_sentences": len(evaluated),
+            "holdout_articles": len({r["article_id"] for r in evaluated}),
+            "holdout_seen_in_training": len(held_out) - len(evaluated)}
+    log.info("adding %d of the user's sentences; %d of %d articles held out (%d sentences)",
+             len(user_train), info["holdout_articles"],
+             info["holdout_articles"] + info["train_articles"], len(evaluated))
+    return train_rows, evaluated, info
+
+
+def _baseline(config: TrainingConfig) -> Path | None:
+    from stance import locate
+
+    path = Path(config.baseline_model) if config.baseline_model else Path(config.output_dir) / DEFAULT_MODEL
+    return None if locate.untrained_reason(path) else path
+
+
 def train(config: TrainingConfig) -> dict:
-    """Train the default model, calibrate it on held-out articles, evaluate, write ``models/<name>/``."""
+    """Train the default model, calibrate it on held-out articles, evaluate, write ``models/<name>/``.
+
+    With ``config.extra_labels`` the user's reviewed sentences join the training data, a share of
+    their articles is held out, and the card reports the model before (``baseline_model``) and
+    after on it; the model is named by the labels' digest unless named otherwise.
+    """
     started = time.perf_counter()
+    if config.extra_labels:
+        from stance import user_labels
+
+        name = user_labels.model_name(config.name, config.extra_labels, config.replace_default)
+        if name != config.name:
+            log.info("trained on the user's labels: model %s (the default model is left as it is)", name)
+            config = dataclasses.replace(config, name=name)
     splits = dataset.build(Path(config.seeds_dir))
     seeds = _limit(splits["seed"], config.limit_per_label) if config.include_seed_articles else []
     train_rows = authored_training_rows(splits, config) + seeds
+    user_holdout, user_info = [], None
+    if config.extra_labels:
+        train_rows, user_holdout, user_info = _with_user_rows(config, train_rows)
     log.info("training on %d sentences (%s)", len(train_rows),
              dict(Counter(r["label"] for r in train_rows)))
     classifier = fine_tune(config, train_rows)
@@ -135,6 +182,14 @@ def train(config: TrainingConfig) -> dict:
     log.info("temperature %.3f fitted on %d held-out sentences", temperature, len(calibration_rows(splits)))
     evaluation = {split: evaluate_classifier(classifier, splits[split], config.bootstrap)
                   for split in HELD_OUT if splits[split]}
+    if user_info is not None and user_holdout:
+        user_info["after"] = evaluate_classifier(classifier, user_holdout, config.bootstrap)
+        baseline = _baseline(config)
+        # Loaded before save_model: with replace_default this is still the old model on disk.
+        if baseline is not None:
+            before = StanceClassifier.load(baseline, device=config.device)
+            user_info["before_model"] = baseline.name
+            user_info["before"] = evaluate_classifier(before, user_holdout, config.bootstrap)
     # What varies from run to run goes to run.json (not committed), so a retraining of the same data
     # and settings leaves the committed metrics.json and model card as they were.
     run = {"trained_at": dt.date.today().isoformat(), "train_seconds": round(fine_tune_seconds, 1),
@@ -157,6 +212,8 @@ def train(config: TrainingConfig) -> dict:
         "config": config.portable_dict(),
         **evaluation,
     }
+    if user_info is not None:
+        metrics["user_labels"] = user_info
     out_dir = Path(config.output_dir) / config.name
     save_model(classifier, out_dir, config, metrics, splits)
     run["total_seconds"] = round(time.perf_counter() - started, 1)
