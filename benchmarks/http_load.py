@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from report_section import machine, publish  # noqa: E402
 
-from service.process import ServiceProcess  # noqa: E402
+from tests.process import ServiceProcess  # noqa: E402
 from stance.model import StanceClassifier, check_model_dir, default_model_dir  # noqa: E402
 from stance.segment import segment  # noqa: E402
 

@@ -27,7 +27,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.process import ServiceProcess  # noqa: E402
+from tests.process import ServiceProcess  # noqa: E402
 from stance.model import default_model_dir  # noqa: E402
 
 CLIENTS = 32

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 import stance
 from service.openapi import DOCS_PAGE, build_spec
-from service.process import ServiceProcess
+from tests.process import ServiceProcess
 
 BASE = {"openapi": "3.0.2", "info": {"title": "stance", "version": "None", "description": "# stance:dev"},
         "paths": {"/classify": {"post": {"responses": {200: {"description": "ok"}, 404: {}, 500: {}}}},

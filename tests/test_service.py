@@ -26,7 +26,7 @@ from service.limits import (
     MAX_TEXTS_PER_REQUEST,
     MAX_TRACK_ARTICLES,
 )
-from service.process import ServiceNotReady, ServiceProcess, free_port
+from tests.process import ServiceNotReady, ServiceProcess, free_port
 from service.validation import RequestRejected, article_request, classify_texts, parse_json_body
 from stance.articles import article_from_record
 from stance.cli import main
