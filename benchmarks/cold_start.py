@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from report_section import machine, publish, rss_bytes  # noqa: E402
 
-from tests.process import ServiceProcess  # noqa: E402
 from stance.fast import FAST_MODEL_FILE  # noqa: E402
 from stance.model import default_model_dir  # noqa: E402
+from tests.process import ServiceProcess  # noqa: E402
 
 MIB = 2**20
 LOAD_SNIPPET = """

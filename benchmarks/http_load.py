@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from report_section import machine, publish  # noqa: E402
 
-from tests.process import ServiceProcess  # noqa: E402
 from stance.model import StanceClassifier, check_model_dir, default_model_dir  # noqa: E402
 from stance.segment import segment  # noqa: E402
+from tests.process import ServiceProcess  # noqa: E402
 
 REQUEST_TIMEOUT_S = 60
 GOAL_P50_MS = 15.0

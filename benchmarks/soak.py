@@ -27,8 +27,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.process import ServiceProcess  # noqa: E402
 from stance.model import default_model_dir  # noqa: E402
+from tests.process import ServiceProcess  # noqa: E402
 
 CLIENTS = 32
 WORST_ARTICLE = ("Mr. U.S. Sen. Dr. No. " * 10_000)[:199_000]

@@ -26,12 +26,12 @@ from service.limits import (
     MAX_TEXTS_PER_REQUEST,
     MAX_TRACK_ARTICLES,
 )
-from tests.process import ServiceNotReady, ServiceProcess, free_port
 from service.validation import RequestRejected, article_request, classify_texts, parse_json_body
 from stance.articles import article_from_record
 from stance.cli import main
 from stance.labels import LABELS, column
 from tests.conftest import ARTICLES, ROOT, read_article
+from tests.process import ServiceNotReady, ServiceProcess, free_port
 
 START_TIMEOUT_S = 180
 TOKEN = "s3cret-token"
