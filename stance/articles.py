@@ -14,10 +14,10 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from stance.dates import parse_date
+from stance.records import Article, ArticleError, Skipped, decode_text
 
 __all__ = ["Article", "ArticleError", "Skipped", "article_from_record", "decode_text", "parse_date",
            "read_inputs"]
@@ -27,100 +27,14 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson")
 METADATA_FILE = "metadata.jsonl"
 # The first field present names the publication date; feeds and scrapers use all of these.
 DATE_FIELDS = ("published", "publish_date", "published_at", "date", "pubDate", "datePublished")
-# A text document has few control characters; a higher share means a binary file.
-_MAX_CONTROL_SHARE = 0.01
 _FILENAME_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _HTML_START = re.compile(r"^\s*(<!doctype\s+html|<html[\s>]|<\?xml)", re.IGNORECASE)
-# Byte-order marks of the encodings decoded without guessing; UTF-32 first, its LE mark starts
-# with UTF-16's.
-_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
-         (b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
-
-
-@dataclass
-class Article:
-    id: str
-    text: str
-    published: str | None = None
-    title: str | None = None
-    source: str | None = None
-    # Where it was read from: a file, ``file.jsonl:3``, ``stdin``; None for HTTP bodies.
-    path: str | None = None
-    # Problems that did not stop it being scored (an unreadable date, a renamed duplicate id).
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Skipped:
-    """An input that could not be read as an article, and why."""
-
-    id: str
-    reason: str
-
-
-class ArticleError(ValueError):
-    """The input is not a usable article; the message says why."""
 
 
 def date_from_filename(name: str) -> str | None:
     match = _FILENAME_DATE.match(name)
     return parse_date(match.group(1)) if match else None
-
-
-def _utf16_without_bom(data: bytes) -> str | None:
-    """UTF-16/32 text saved without a byte-order mark, which charset-normalizer recognises."""
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data[:65536]).best()
-    if best is None or not best.encoding.startswith(("utf_16", "utf_32")):
-        return None
-    try:
-        return data.decode(best.encoding.replace("_", "-"))
-    except UnicodeDecodeError:
-        return None
-
-
-def _encoding_hint(data: bytes) -> str:
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data[:65536]).best()
-    if best is None:
-        return ""
-    return f"; it may be {best.encoding}: convert it with `iconv -f {best.encoding} -t utf-8`"
-
-
-def decode_text(data: bytes) -> str:
-    """Decode article bytes (UTF-8, or UTF-16/32), rejecting what is not text with a reason.
-
-    Legacy 8-bit encodings are rejected rather than guessed: on a few sentences a guess picks the
-    wrong code page as often as not, and mis-decoded text would be scored without a word.
-    """
-    if not data.strip():
-        raise ArticleError("empty file")
-    text = None
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                text = data.decode(encoding)
-            except UnicodeDecodeError as exc:
-                raise ArticleError(f"not valid {encoding.upper()} (byte {exc.start})") from exc
-            break
-    if text is None and b"\x00" in data:
-        text = _utf16_without_bom(data)
-        if text is None:
-            raise ArticleError("binary file (contains NUL bytes)")
-    if text is None:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ArticleError(f"not valid UTF-8 (byte {exc.start}){_encoding_hint(data)}") from exc
-    if not text.strip():
-        raise ArticleError("empty file")
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
-    if controls > _MAX_CONTROL_SHARE * len(text):
-        raise ArticleError("binary file (control characters)")
-    return text
 
 
 def _check_plain_text(text: str) -> None:
