@@ -166,15 +166,42 @@ def _load_classifier(args):
     return StanceClassifier.load(path, device=args.device, backend=args.backend)
 
 
+def _read_options(args):
+    from stance.articles import ReadOptions
+    from stance.tables import ColumnsError, parse_columns
+
+    try:
+        columns = parse_columns(getattr(args, "columns", None))
+    except ColumnsError as exc:
+        raise UsageError(str(exc)) from exc
+    return ReadOptions(fetch=not getattr(args, "no_fetch", False), columns=columns)
+
+
+def _inputs(args):
+    from stance.articles import read_inputs
+
+    return read_inputs(args.paths, options=_read_options(args))
+
+
 def _announced(items, done: set[str] | None = None):
-    """Inputs on their way to scoring: warnings printed, those finished by an earlier run dropped."""
+    """Inputs on their way to scoring: warnings printed, those finished by an earlier run dropped.
+
+    Which CSV column dated a file's rows is said once per file.
+    """
     from stance.articles import Article
 
+    noted = set()
     for item in items:
         if done and item.id in done:
             continue
-        for warning in getattr(item, "warnings", ()) if isinstance(item, Article) else ():
-            print(f"warning: {item.id}: {warning}", file=sys.stderr)
+        if isinstance(item, Article):
+            source = item.date_source or ""
+            where = (item.path or "").rpartition(":")[0] or item.path
+            if source.startswith("column") and (where, source) not in noted:
+                noted.add((where, source))
+                print(f"note: {where}: publication dates from {source}", file=sys.stderr)
+            for warning in item.warnings:
+                print(f"warning: {item.id}: {warning}", file=sys.stderr)
         yield item
 
 
@@ -187,7 +214,6 @@ def _summary_row(result) -> dict:
 
 def _cmd_score(args) -> int:
     from stance import resume
-    from stance.articles import read_inputs
     from stance.output import RowWriter, check_destination, infer_format
     from stance.scoring import score_articles
 
@@ -207,7 +233,7 @@ def _cmd_score(args) -> int:
     summaries = RowWriter(args.summary, summary_fmt, append=args.resume) if args.summary else None
     try:
         with _progress("scoring") as bar:
-            items = _announced(read_inputs(args.paths), done)
+            items = _announced(_inputs(args), done)
             for result in score_articles(classifier, items, progress=bar,
                                          min_confidence=args.min_confidence):
                 if result.ok:
@@ -305,12 +331,11 @@ def _cmd_serve(args) -> int:
 
 
 def _tracked(args):
-    from stance.articles import read_inputs
     from stance.tracking import track
 
     classifier = _load_classifier(args)
     with _progress("tracking") as bar:
-        tracking = track(classifier, _announced(read_inputs(args.paths)), by=args.by, progress=bar,
+        tracking = track(classifier, _announced(_inputs(args)), by=args.by, progress=bar,
                          min_confidence=getattr(args, "min_confidence", None))
     for skipped in tracking.skipped:
         print(f"skipped {skipped.id}: {skipped.reason}", file=sys.stderr)
@@ -433,7 +458,17 @@ def _add_common(parser, model: bool = True) -> None:
                              "of fp32, else torch")
 
 
-INPUTS_HELP = ".txt/.md file, directory, .jsonl of articles, or - (stdin)"
+INPUTS_HELP = (".txt/.md file, directory, .jsonl of articles, saved .html page, RSS/Atom feed, "
+               ".csv export, http(s) URL, or - (stdin)")
+
+
+def _add_input_options(parser) -> None:
+    parser.add_argument("--no-fetch", action="store_true",
+                        help="download nothing: URLs are skipped, feed entries keep their summary, "
+                             "CSV rows without text are skipped")
+    parser.add_argument("--columns", default=None, metavar="FIELD=COLUMN,…",
+                        help="CSV columns for text, published, id, url, title, source (default: "
+                             "found by the names Media Cloud and GDELT exports use)")
 
 
 def _add_tracking_parsers(sub) -> None:
@@ -452,6 +487,7 @@ def _add_tracking_parsers(sub) -> None:
     tk.add_argument("--sentences", default=None,
                     help="sentence rows with actor (.jsonl, .csv or .parquet)")
     _add_min_confidence(tk)
+    _add_input_options(tk)
     _add_common(tk)
     tk.set_defaults(func=_cmd_track)
 
@@ -463,6 +499,7 @@ def _add_tracking_parsers(sub) -> None:
                     help="split weights by period (w_<period> edge attributes, CSV rows per period)")
     nw.add_argument("--period", default=None, help="only this window, e.g. 2022-03 with --by month")
     nw.add_argument("--include-neutral", action="store_true", help="add edges to 'neutral'")
+    _add_input_options(nw)
     _add_common(nw)
     nw.set_defaults(func=_cmd_network)
 
@@ -527,6 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="continue an interrupted run: keep the complete rows in -o (and --summary), "
                          "score only the inputs not there yet")
     _add_min_confidence(sc)
+    _add_input_options(sc)
     _add_common(sc)
     sc.set_defaults(func=_cmd_score)
 

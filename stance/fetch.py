@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from email.message import Message
@@ -49,10 +50,13 @@ class Fetched:
 class _BoundedRedirects(urllib.request.HTTPRedirectHandler):
     max_redirections = MAX_REDIRECTS
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        if not newurl.lower().startswith(("http://", "https://")):
-            raise FetchError(f"redirected to {newurl!r}: only http and https are followed")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+    def http_error_302(self, req, fp, code, msg, headers):
+        target = urllib.parse.urljoin(req.full_url, headers.get("location") or headers.get("uri") or "")
+        if not target.lower().startswith(("http://", "https://")):
+            raise FetchError(f"redirected to {target!r}: only http and https are followed")
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
 def _opener(context: ssl.SSLContext | None) -> urllib.request.OpenerDirector:
@@ -94,7 +98,7 @@ def fetch(url: str, *, timeout: float = TIMEOUT_S, max_bytes: int = MAX_BYTES,
         raise
     except urllib.error.HTTPError as exc:
         if 300 <= exc.code < 400:
-            raise FetchError(f"more than {MAX_REDIRECTS} redirects") from exc
+            raise FetchError(f"more than {MAX_REDIRECTS} redirects, or a redirect loop") from exc
         raise FetchError(f"HTTP {exc.code} {exc.reason}") from exc
     except urllib.error.URLError as exc:
         reason = exc.reason
