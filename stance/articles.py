@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stance import fetch
+from stance import fetch as web
 from stance.dates import parse_date
 from stance.records import Article, ArticleError, Skipped, decode_text
 
@@ -51,8 +51,8 @@ class ReadOptions:
 
     fetch: bool = True
     columns: dict[str, str] = field(default_factory=dict)
-    timeout: float = fetch.TIMEOUT_S
-    max_bytes: int = fetch.MAX_BYTES
+    timeout: float = web.TIMEOUT_S
+    max_bytes: int = web.MAX_BYTES
     # Tests trust their own certificate authority; None is the default, checking context.
     ssl_context: object = None
 
@@ -265,7 +265,7 @@ def _read_jsonl_file(path: Path) -> Iterator[Article | Skipped]:
 def _fetcher(options: ReadOptions):
     if not options.fetch:
         return None
-    return lambda url: fetch.fetch(url, timeout=options.timeout, max_bytes=options.max_bytes,
+    return lambda url: web.fetch(url, timeout=options.timeout, max_bytes=options.max_bytes,
                              context=options.ssl_context)
 
 
@@ -315,10 +315,10 @@ def _read_url(url: str, options: ReadOptions) -> Iterator[Article | Skipped]:
         return
     try:
         page = fetcher(url)
-    except fetch.FetchError as exc:
+    except web.FetchError as exc:
         yield Skipped(url, str(exc))
         return
-    if page.content_type in fetch.TEXT_TYPES:
+    if page.content_type in web.TEXT_TYPES:
         try:
             text = decode_text(page.body)
         except ArticleError as exc:

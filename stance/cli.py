@@ -224,6 +224,7 @@ def _cmd_score(args) -> int:
         raise UsageError("--resume needs -o FILE: it continues the rows already in that file")
     if args.resume and "parquet" in (fmt, summary_fmt):
         raise UsageError("--resume needs JSONL or CSV output: a Parquet file cannot be appended to")
+    _read_options(args)  # a bad --columns is a usage error before the model loads
     classifier = _load_classifier(args)
     done = resume.completed(args.output, fmt, args.summary, summary_fmt) if args.resume else set()
     if done:
@@ -333,6 +334,7 @@ def _cmd_serve(args) -> int:
 def _tracked(args):
     from stance.tracking import track
 
+    _read_options(args)  # a bad --columns is a usage error before the model loads
     classifier = _load_classifier(args)
     with _progress("tracking") as bar:
         tracking = track(classifier, _announced(_inputs(args)), by=args.by, progress=bar,

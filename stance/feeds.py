@@ -65,6 +65,9 @@ def _fallback_text(entry) -> tuple[str, str]:
 def _entry_article(entry, key: str, where: str, feed_title: str | None,
                    fetcher: Fetcher | None) -> Article:
     link = entry.get("link")
+    # feedparser turns an RSS guid into the link when there is none; only a web address is one.
+    if link and not link.lower().startswith(("http://", "https://")):
+        link = None
     published = _entry_date(entry)
     why_not = "fetching is off (--no-fetch)" if fetcher is None else "the entry has no link"
     if fetcher is not None and link:

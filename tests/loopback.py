@@ -79,3 +79,18 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
 
 def page(name: str) -> bytes:
     return (WEB / name).read_bytes()
+
+
+def site_routes() -> dict[str, Route]:
+    """The fixture pages where the feed and CSV fixtures link to them."""
+    return {"/world/zelensky-nato-timeline": Route(page("nav_ads.html")),
+            "/eastern/lavrov": Route(page("comments.html")),
+            "/copyright-only": Route(page("copyright_only.html"))}
+
+
+def linked_fixture(name: str, server: LoopbackServer, directory: Path) -> Path:
+    """A copy of fixture ``name`` whose ``{base}`` links point at ``server``."""
+    target = directory / name
+    target.write_text((WEB / name).read_text(encoding="utf-8").replace("{base}", server.base),
+                      encoding="utf-8")
+    return target
