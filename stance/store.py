@@ -163,7 +163,8 @@ class Store:
         """Add articles (segmented now), ``batch`` per transaction; yield what became of each."""
         from stance.segment import segment
 
-        pending: list[tuple[Article, str, list]] = []
+        # In input order: an Ingested already decided (duplicate, skipped), or an article to add.
+        pending: list[Ingested | tuple[Article, str, list]] = []
         seen: dict[str, str] = {}  # url or hash → key, for duplicates within one batch
         taken: set[str] = set()
 
@@ -172,8 +173,7 @@ class Store:
                 return
             self.db.execute("BEGIN TRANSACTION")
             try:
-                results = [self._insert(article, digest, sentences)
-                           for article, digest, sentences in pending]
+                results = [item if isinstance(item, Ingested) else self._insert(*item) for item in pending]
                 self.db.execute("COMMIT")
             except Exception:
                 self.db.execute("ROLLBACK")
@@ -189,12 +189,12 @@ class Store:
             duplicate = (earlier, "same text" if digest in seen else "same url") if earlier else \
                 self._duplicate_of(article.url, digest)
             if duplicate:
-                yield Ingested(article.id, "duplicate", f"{duplicate[1]} as {duplicate[0]!r}",
-                               path=article.path)
+                pending.append(Ingested(article.id, "duplicate", f"{duplicate[1]} as {duplicate[0]!r}",
+                                        path=article.path))
                 continue
             sentences = segment(article.text, masthead=article.source)
             if not sentences:
-                yield Ingested(article.id, "skipped", "no sentences found", path=article.path)
+                pending.append(Ingested(article.id, "skipped", "no sentences found", path=article.path))
                 continue
             article.id = self._free_key(article.id, taken)
             taken.add(article.id)
