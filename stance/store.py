@@ -351,14 +351,7 @@ def open_store(path: str | None = None, read_only: bool = False) -> Store:
 
 # --- aggregation in SQL -----------------------------------------------------------------------
 
-_PERIOD_SQL = {
-    "day": "strftime(a.published, '%Y-%m-%d')",
-    "week": "CAST(isoyear(a.published) AS VARCHAR) || '-W' || "
-            "lpad(CAST(week(a.published) AS VARCHAR), 2, '0')",
-    "month": "strftime(a.published, '%Y-%m')",
-    "quarter": "CAST(year(a.published) AS VARCHAR) || '-Q' || CAST(quarter(a.published) AS VARCHAR)",
-    "year": "CAST(year(a.published) AS VARCHAR)",
-}
+_TRUNCATE = {"day": "day", "week": "week", "month": "month", "quarter": "quarter", "year": "year"}
 
 
 def timeline(store: Store, version: str, by: str = "month", by_actor: bool = False,
@@ -366,12 +359,17 @@ def timeline(store: Store, version: str, by: str = "month", by_actor: bool = Fal
              since: str | None = None) -> list[dict]:
     """The ``stance track`` table from the store, counted in SQL: the same rows as
     :func:`stance.tracking.aggregate` over the same predictions (furniture and sentences below
-    ``min_confidence`` left out; ``actor`` and ``since`` narrow it)."""
-    from stance.tracking import ALL, UNDATED, net_stance, period_sort_key
+    ``min_confidence`` left out; ``actor`` and ``since`` narrow it).
 
-    if by not in _PERIOD_SQL:
-        raise ValueError(f"unknown period {by!r}; expected one of {', '.join(_PERIOD_SQL)}")
-    period = f"coalesce({_PERIOD_SQL[by]}, '{UNDATED}')"
+    Rows are grouped on the date truncated to the period's first day (``date_trunc``, integer
+    work) and only the grouped rows are written as ISO periods; articles per row are counted
+    from one row per (article, actor) rather than with ``count(DISTINCT …)`` over sentences.
+    """
+    from stance.labels import ACTORS
+    from stance.periods import ALL, UNDATED, net_stance, period_of, period_sort_key
+
+    if by not in _TRUNCATE:
+        raise ValueError(f"unknown period {by!r}; expected one of {', '.join(_TRUNCATE)}")
     group_actor = "p.actor" if by_actor else f"'{ALL}'"
     where = ["p.model_version = ?", "NOT p.furniture"]
     params: list = [version]
@@ -381,31 +379,40 @@ def timeline(store: Store, version: str, by: str = "month", by_actor: bool = Fal
     if actor is not None:
         where.append("p.actor = ?")
         params.append(actor)
+    joined = "JOIN articles a ON a.id = p.article_id"
     if since is not None:
         where.append("a.published >= ?")
         params.append(dt.date.fromisoformat(since))
-    base = f"""FROM predictions p JOIN articles a ON a.id = p.article_id WHERE {' AND '.join(where)}"""
+    condition = " AND ".join(where)
+    start = f"date_trunc('{_TRUNCATE[by]}', a.published)"
     per_label = store.db.execute(
-        f"""SELECT {period} AS period, {group_actor} AS actor, p.label, count(*), sum(p.confidence)
-            {base} GROUP BY ALL""", params).fetchall()
+        f"""SELECT {start}, {group_actor}, p.label, count(*), sum(p.confidence)
+            FROM predictions p {joined} WHERE {condition} GROUP BY ALL""", params).fetchall()
     per_row = store.db.execute(
-        f"""SELECT {period} AS period, {group_actor} AS actor, count(DISTINCT p.article_id), count(*)
-            {base} GROUP BY ALL""", params).fetchall()
-    labels: dict[tuple, dict[str, tuple[int, float]]] = {}
-    for period_value, actor_value, label, n, mass in per_label:
-        labels.setdefault((period_value, actor_value), {})[label] = (n, mass)
-    from stance.labels import ACTORS
+        f"""WITH pa AS (SELECT p.article_id, {group_actor} AS actor FROM predictions p {joined}
+                        WHERE {condition} GROUP BY ALL)
+            SELECT {start}, pa.actor, count(*) FROM pa JOIN articles a ON a.id = pa.article_id
+            GROUP BY ALL""", params).fetchall()
 
+    def period(day) -> str:
+        return period_of(day.isoformat(), by) if day is not None else UNDATED
+
+    labels: dict[tuple, dict[str, tuple[int, float]]] = {}
+    sentences: dict[tuple, int] = {}
+    for day, actor_value, label, n, mass in per_label:
+        key = (period(day), actor_value)
+        labels.setdefault(key, {})[label] = (n, mass)
+        sentences[key] = sentences.get(key, 0) + n
     order = {name: i for i, name in enumerate((ALL, *ACTORS))}
     rows = []
-    for period_value, actor_value, articles, sentences in sorted(
-            per_row, key=lambda r: (period_sort_key(r[0]), order.get(r[1], len(order)))):
-        found = labels[(period_value, actor_value)]
+    for day, actor_value, articles in sorted(
+            per_row, key=lambda r: (period_sort_key(period(r[0])), order.get(r[1], len(order)))):
+        key = (period(day), actor_value)
+        found, total = labels[key], sentences[key]
         counts = {label: found.get(label, (0, 0.0))[0] for label in LABELS}
-        row = {"period": period_value, "actor": actor_value, "articles": articles,
-               "sentences": sentences}
+        row = {"period": key[0], "actor": actor_value, "articles": articles, "sentences": total}
         row.update({column(label): counts[label] for label in LABELS})
-        row.update({f"share_{column(label)}": round(counts[label] / sentences, 4) for label in LABELS})
+        row.update({f"share_{column(label)}": round(counts[label] / total, 4) for label in LABELS})
         stance_total = sum(counts[label] for label in STANCES)
         if stance_total:
             # The most frequent non-neutral label; ties go to the larger summed confidence.
