@@ -1,9 +1,14 @@
-"""Reading articles from files, directories, JSONL and stdin, reporting every input it skips.
+"""Reading articles from files, directories, JSONL, web pages, feeds, CSV exports, URLs and stdin,
+reporting every input it skips.
+
+Saved HTML pages (``.html``), RSS/Atom feeds (``.rss``, ``.atom``, ``.xml``), CSV/TSV exports of
+news archives and http(s) URLs are read by :mod:`stance.pages`, :mod:`stance.feeds`,
+:mod:`stance.tables` and :mod:`stance.fetch`.
 
 A directory may hold a ``metadata.jsonl`` (``file``, ``published``, ``source``, ``title``) as the
 seeds do; a file name that starts with an ISO date (``2022-03-16-kyiv.txt``) dates the article.
 Directories are scanned recursively; names starting with ``.`` are left out, every other file
-that is not ``.txt``, ``.md`` or ``.jsonl`` is reported as skipped, and so is a JSONL file of
+of a type not read is reported as skipped, and so is a JSONL file of
 labelled sentences (rows with a ``label`` and no ``id``, such as ``seeds/dataset/*.jsonl``).
 """
 
@@ -17,50 +22,39 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stance import fetch as web
 from stance.dates import parse_date
+from stance.records import Article, ArticleError, Skipped, decode_text
 
 __all__ = ["Article", "ArticleError", "Skipped", "article_from_record", "decode_text", "parse_date",
            "read_inputs"]
 
 TEXT_SUFFIXES = (".txt", ".md")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+FEED_SUFFIXES = (".rss", ".atom", ".xml")
+TABLE_SUFFIXES = (".csv", ".tsv")
+READABLE_SUFFIXES = (*TEXT_SUFFIXES, *JSONL_SUFFIXES, *HTML_SUFFIXES, *FEED_SUFFIXES, *TABLE_SUFFIXES)
+READABLE = ".txt, .md, .jsonl, .html, .rss/.atom/.xml feeds and .csv/.tsv"
 METADATA_FILE = "metadata.jsonl"
 # The first field present names the publication date; feeds and scrapers use all of these.
 DATE_FIELDS = ("published", "publish_date", "published_at", "date", "pubDate", "datePublished")
-# A text document has few control characters; a higher share means a binary file.
-_MAX_CONTROL_SHARE = 0.01
 _FILENAME_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _HTML_START = re.compile(r"^\s*(<!doctype\s+html|<html[\s>]|<\?xml)", re.IGNORECASE)
-# Byte-order marks of the encodings decoded without guessing; UTF-32 first, its LE mark starts
-# with UTF-16's.
-_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
-         (b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 
 
 @dataclass
-class Article:
-    id: str
-    text: str
-    published: str | None = None
-    title: str | None = None
-    source: str | None = None
-    # Where it was read from: a file, ``file.jsonl:3``, ``stdin``; None for HTTP bodies.
-    path: str | None = None
-    # Problems that did not stop it being scored (an unreadable date, a renamed duplicate id).
-    warnings: list[str] = field(default_factory=list)
+class ReadOptions:
+    """How web inputs are read: whether URLs (given, or linked from feeds and CSV rows) are
+    fetched, within which limits, and which CSV columns hold what (``stance.tables``)."""
 
-
-@dataclass
-class Skipped:
-    """An input that could not be read as an article, and why."""
-
-    id: str
-    reason: str
-
-
-class ArticleError(ValueError):
-    """The input is not a usable article; the message says why."""
+    fetch: bool = True
+    columns: dict[str, str] = field(default_factory=dict)
+    timeout: float = web.TIMEOUT_S
+    max_bytes: int = web.MAX_BYTES
+    # Tests trust their own certificate authority; None is the default, checking context.
+    ssl_context: object = None
 
 
 def date_from_filename(name: str) -> str | None:
@@ -68,65 +62,10 @@ def date_from_filename(name: str) -> str | None:
     return parse_date(match.group(1)) if match else None
 
 
-def _utf16_without_bom(data: bytes) -> str | None:
-    """UTF-16/32 text saved without a byte-order mark, which charset-normalizer recognises."""
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data[:65536]).best()
-    if best is None or not best.encoding.startswith(("utf_16", "utf_32")):
-        return None
-    try:
-        return data.decode(best.encoding.replace("_", "-"))
-    except UnicodeDecodeError:
-        return None
-
-
-def _encoding_hint(data: bytes) -> str:
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data[:65536]).best()
-    if best is None:
-        return ""
-    return f"; it may be {best.encoding}: convert it with `iconv -f {best.encoding} -t utf-8`"
-
-
-def decode_text(data: bytes) -> str:
-    """Decode article bytes (UTF-8, or UTF-16/32), rejecting what is not text with a reason.
-
-    Legacy 8-bit encodings are rejected rather than guessed: on a few sentences a guess picks the
-    wrong code page as often as not, and mis-decoded text would be scored without a word.
-    """
-    if not data.strip():
-        raise ArticleError("empty file")
-    text = None
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                text = data.decode(encoding)
-            except UnicodeDecodeError as exc:
-                raise ArticleError(f"not valid {encoding.upper()} (byte {exc.start})") from exc
-            break
-    if text is None and b"\x00" in data:
-        text = _utf16_without_bom(data)
-        if text is None:
-            raise ArticleError("binary file (contains NUL bytes)")
-    if text is None:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ArticleError(f"not valid UTF-8 (byte {exc.start}){_encoding_hint(data)}") from exc
-    if not text.strip():
-        raise ArticleError("empty file")
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
-    if controls > _MAX_CONTROL_SHARE * len(text):
-        raise ArticleError("binary file (control characters)")
-    return text
-
-
 def _check_plain_text(text: str) -> None:
     if _HTML_START.match(text):
-        raise ArticleError("HTML or XML, not plain text: extract the article text first "
-                           "(stance reads .txt, .md and .jsonl)")
+        raise ArticleError("HTML or XML, not plain text: name the file .html (a page) or .xml "
+                           "(a feed) to have its article text extracted")
 
 
 def _date_field(record: dict) -> tuple[str | None, object]:
@@ -269,8 +208,8 @@ def _read_jsonl(lines: Iterable[str], name: str, whole_file: str | None = None
 
 def _unsupported(path: Path) -> Skipped:
     kind = f"file type {path.suffix}" if path.suffix else "file without an extension"
-    return Skipped(str(path), f"unsupported {kind}: stance reads .txt, .md and .jsonl "
-                              "(convert HTML, CSV or DOCX to text first)")
+    return Skipped(str(path), f"unsupported {kind}: stance reads {READABLE} (convert DOCX or PDF "
+                              "to text first)")
 
 
 def _walk(root: Path) -> tuple[list[Path], list[Skipped]]:
@@ -323,7 +262,76 @@ def _read_jsonl_file(path: Path) -> Iterator[Article | Skipped]:
     yield from _read_jsonl(text.splitlines(), path.name, whole_file=str(path))
 
 
-def _read_file(path: Path, metadata: dict[str, dict]) -> Iterator[Article | Skipped]:
+def _fetcher(options: ReadOptions):
+    if not options.fetch:
+        return None
+    return lambda url: web.fetch(url, timeout=options.timeout, max_bytes=options.max_bytes,
+                             context=options.ssl_context)
+
+
+def _read_markup(data: bytes, key: str, where: str, options: ReadOptions, url: str | None = None,
+                 fetched_at: str | None = None, fallback_date: str | None = None
+                 ) -> Iterator[Article | Skipped]:
+    """A feed's entries, or an HTML page's article, from the bytes of a file, URL or stdin."""
+    from stance.feeds import looks_like_feed, read_feed
+    from stance.pages import article_from_html
+
+    if looks_like_feed(data):
+        yield from read_feed(data, where, _fetcher(options))
+        return
+    try:
+        article = article_from_html(data, key, url=url, path=where, fetched_at=fetched_at)
+    except ArticleError as exc:
+        yield Skipped(where, str(exc))
+        return
+    if article.published is None and fallback_date:
+        article.published, article.date_source = fallback_date, "file name"
+    yield article
+
+
+def _read_markup_file(path: Path, options: ReadOptions) -> Iterator[Article | Skipped]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        yield Skipped(str(path), f"unreadable: {exc.strerror or exc}")
+        return
+    if not data.strip():
+        yield Skipped(str(path), "empty file")
+        return
+    from stance.feeds import looks_like_feed
+
+    if path.suffix.lower() in FEED_SUFFIXES and not looks_like_feed(data):
+        yield Skipped(str(path), "not an RSS or Atom feed (its root element is not rss, feed or "
+                                 "rdf:RDF)")
+        return
+    yield from _read_markup(data, path.stem, str(path), options,
+                            fallback_date=date_from_filename(path.name))
+
+
+def _read_url(url: str, options: ReadOptions) -> Iterator[Article | Skipped]:
+    fetcher = _fetcher(options)
+    if fetcher is None:
+        yield Skipped(url, "a URL, and fetching is off (--no-fetch)")
+        return
+    try:
+        page = fetcher(url)
+    except web.FetchError as exc:
+        yield Skipped(url, str(exc))
+        return
+    if page.content_type in web.TEXT_TYPES:
+        try:
+            text = decode_text(page.body)
+        except ArticleError as exc:
+            yield Skipped(url, str(exc))
+            return
+        yield Article(id=url, text=text, path=url, url=page.url, fetched_at=page.fetched_at,
+                      text_source="page")
+        return
+    yield from _read_markup(page.body, url, url, options, url=page.url, fetched_at=page.fetched_at)
+
+
+def _read_file(path: Path, metadata: dict[str, dict], options: ReadOptions
+               ) -> Iterator[Article | Skipped]:
     suffix = path.suffix.lower()
     if suffix in JSONL_SUFFIXES:
         yield from _read_jsonl_file(path)
@@ -332,11 +340,17 @@ def _read_file(path: Path, metadata: dict[str, dict]) -> Iterator[Article | Skip
             yield _read_text_file(path, metadata)
         except ArticleError as exc:
             yield Skipped(str(path), str(exc))
+    elif suffix in HTML_SUFFIXES or suffix in FEED_SUFFIXES:
+        yield from _read_markup_file(path, options)
+    elif suffix in TABLE_SUFFIXES:
+        from stance.tables import read_table
+
+        yield from read_table(path, options.columns, _fetcher(options))
     else:
         yield _unsupported(path)
 
 
-def _read_directory(path: Path) -> Iterator[Article | Skipped]:
+def _read_directory(path: Path, options: ReadOptions) -> Iterator[Article | Skipped]:
     files, problems = _walk(path)
     yield from problems
     metadata: dict[Path, dict[str, dict]] = {}
@@ -347,24 +361,25 @@ def _read_directory(path: Path) -> Iterator[Article | Skipped]:
         if file.parent not in metadata:
             metadata[file.parent], bad_lines = _directory_metadata(file.parent)
             yield from bad_lines
-        suffix = file.suffix.lower()
-        if suffix in TEXT_SUFFIXES or suffix in JSONL_SUFFIXES:
+        if file.suffix.lower() in READABLE_SUFFIXES:
             found = True
-            yield from _read_file(file, metadata[file.parent])
+            yield from _read_file(file, metadata[file.parent], options)
         else:
             yield _unsupported(file)
     if not found:
-        yield Skipped(str(path), "directory holds no .txt, .md or .jsonl files")
+        yield Skipped(str(path), f"directory holds no {READABLE} files")
 
 
-def _read_path(raw: str) -> Iterator[Article | Skipped]:
+def _read_path(raw: str, options: ReadOptions) -> Iterator[Article | Skipped]:
     if _URL.match(raw):
-        yield Skipped(raw, "a URL: stance does not download pages; save the article text to a "
-                           "file first")
+        if raw.lower().startswith(("http://", "https://")):
+            yield from _read_url(raw, options)
+        else:
+            yield Skipped(raw, "a URL that is not http or https")
         return
     path = Path(raw)
     if path.is_dir():
-        yield from _read_directory(path)
+        yield from _read_directory(path, options)
         return
     if not path.exists():
         reason = "dangling symbolic link" if path.is_symlink() else "no such file or directory"
@@ -375,10 +390,10 @@ def _read_path(raw: str) -> Iterator[Article | Skipped]:
         yield from bad_lines
     else:
         metadata = {}
-    yield from _read_file(path, metadata)
+    yield from _read_file(path, metadata, options)
 
 
-def _read_stdin(stdin) -> Iterator[Article | Skipped]:
+def _read_stdin(stdin, options: ReadOptions) -> Iterator[Article | Skipped]:
     stream = stdin if stdin is not None else sys.stdin.buffer
     data = stream.read()
     if isinstance(data, str):
@@ -391,10 +406,8 @@ def _read_stdin(stdin) -> Iterator[Article | Skipped]:
     if text.lstrip().startswith("{"):
         yield from _read_jsonl(text.splitlines(), "stdin")
         return
-    try:
-        _check_plain_text(text)
-    except ArticleError as exc:
-        yield Skipped("stdin", str(exc))
+    if _HTML_START.match(text):
+        yield from _read_markup(data, "stdin", "stdin", options)
         return
     yield Article(id="stdin", text=text, path="stdin")
 
@@ -417,15 +430,18 @@ def unique_ids(items: Iterable[Article | Skipped]) -> Iterator[Article | Skipped
         yield item
 
 
-def read_inputs(paths: Iterable[str], stdin=None) -> Iterator[Article | Skipped]:
+def read_inputs(paths: Iterable[str], stdin=None, options: ReadOptions | None = None
+                ) -> Iterator[Article | Skipped]:
     """Yield each article found under ``paths`` (``-`` reads stdin), or why an input was skipped.
 
-    Stdin holds JSONL articles when its first non-blank character is ``{``, else one plain-text
-    article with the id ``stdin``. Article ids are unique: repeats get ``#2``, ``#3``…
+    Stdin holds JSONL articles when its first non-blank character is ``{``, an HTML page or a
+    feed when it starts like one, else one plain-text article with the id ``stdin``. Article ids
+    are unique: repeats get ``#2``, ``#3``…
     """
+    options = options or ReadOptions()
 
     def items():
         for raw in paths:
-            yield from _read_stdin(stdin) if raw == "-" else _read_path(raw)
+            yield from _read_stdin(stdin, options) if raw == "-" else _read_path(raw, options)
 
     return unique_ids(items())

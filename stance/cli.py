@@ -1,5 +1,5 @@
 # PYTHON_ARGCOMPLETE_OK
-"""The `stance` command: dataset build, train, eval, score, track, network, serve, review.
+"""The `stance` command: dataset build, train, eval, ingest, score, track, network, serve, review.
 
 Exit status: 0 done; 1 nothing could be scored (every input skipped; for `dataset build`:
 near-duplicates found; for `review`: nothing to export or every answer rejected); 2 usage
@@ -184,15 +184,42 @@ def _load_classifier(args):
     return StanceClassifier.load(path, device=args.device, backend=args.backend)
 
 
+def _read_options(args):
+    from stance.articles import ReadOptions
+    from stance.tables import ColumnsError, parse_columns
+
+    try:
+        columns = parse_columns(getattr(args, "columns", None))
+    except ColumnsError as exc:
+        raise UsageError(str(exc)) from exc
+    return ReadOptions(fetch=not getattr(args, "no_fetch", False), columns=columns)
+
+
+def _inputs(args):
+    from stance.articles import read_inputs
+
+    return read_inputs(args.paths, options=_read_options(args))
+
+
 def _announced(items, done: set[str] | None = None):
-    """Inputs on their way to scoring: warnings printed, those finished by an earlier run dropped."""
+    """Inputs on their way to scoring: warnings printed, those finished by an earlier run dropped.
+
+    Which CSV column dated a file's rows is said once per file.
+    """
     from stance.articles import Article
 
+    noted = set()
     for item in items:
         if done and item.id in done:
             continue
-        for warning in getattr(item, "warnings", ()) if isinstance(item, Article) else ():
-            print(f"warning: {item.id}: {warning}", file=sys.stderr)
+        if isinstance(item, Article):
+            source = item.date_source or ""
+            where = (item.path or "").rpartition(":")[0] or item.path
+            if source.startswith("column") and (where, source) not in noted:
+                noted.add((where, source))
+                print(f"note: {where}: publication dates from {source}", file=sys.stderr)
+            for warning in item.warnings:
+                print(f"warning: {item.id}: {warning}", file=sys.stderr)
         yield item
 
 
@@ -229,12 +256,100 @@ def _summary_row(result) -> dict:
     return {"article_id": row.pop("article_id"), "path": path, **row}
 
 
+def _ingest_into(store, args, report=None) -> dict[str, int]:
+    """Add ``args.paths`` to ``store``; every input reported (added, duplicate or skipped)."""
+    from stance.records import Skipped
+
+    counts = {"added": 0, "duplicate": 0, "skipped": 0, "sentences": 0}
+
+    def record(key, status, reason=None, article_id=None, path=None):
+        counts[status] += 1
+        if status != "added":
+            print(f"{status} {key}: {reason}", file=sys.stderr)
+        if report is not None:
+            report.write([{"input": path or key, "key": key, "status": status, "reason": reason,
+                           "article_id": article_id}])
+
+    def articles():
+        for item in _announced(_inputs(args)):
+            if isinstance(item, Skipped):
+                record(item.id, "skipped", item.reason)
+            else:
+                yield item
+
+    with _progress("ingesting") as bar:
+        for result in store.ingest(articles()):
+            counts["sentences"] += result.sentences
+            record(result.key, result.status, result.reason, result.article_id, result.path)
+            bar.update(1)
+    return counts
+
+
+def _ingest_line(counts: dict[str, int]) -> str:
+    return (f"ingested {counts['added']} article(s), {counts['sentences']} sentences; "
+            f"{counts['duplicate']} duplicate(s), {counts['skipped']} skipped")
+
+
+def _open_store(args, read_only: bool = False):
+    from stance.store import StoreError, open_store
+
+    try:
+        return open_store(args.db or None, read_only=read_only)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _cmd_ingest(args) -> int:
+    from stance.output import RowWriter, infer_format
+
+    _read_options(args)
+    report = RowWriter(args.report, infer_format(args.report, None)) if args.report else None
+    try:
+        with _open_store(args) as store:
+            counts = _ingest_into(store, args, report)
+            print(f"{_ingest_line(counts)} (store {store.path})", file=sys.stderr)
+    finally:
+        if report is not None:
+            report.close()
+    return EXIT_OK if counts["added"] or counts["duplicate"] else EXIT_NOTHING_SCORED
+
+
+def _cmd_score_db(args) -> int:
+    from stance.incremental import score_store
+
+    for flag, value in (("-o", args.output), ("--summary", args.summary), ("--resume", args.resume),
+                        ("--min-confidence", args.min_confidence)):
+        if value:
+            raise UsageError(f"{flag} does not apply with --db: scores go to the store (read them "
+                             "with `stance track --db`); a killed run resumes by itself")
+    _read_options(args)
+    classifier = _load_classifier(args)
+    with _open_store(args) as store:
+        counts = _ingest_into(store, args) if args.paths else None
+        if counts:
+            print(_ingest_line(counts), file=sys.stderr)
+        try:
+            with _progress("scoring") as bar:
+                run = score_store(store, classifier, progress=bar)
+        except KeyboardInterrupt:
+            print("interrupted: every committed batch is kept; rerun `stance score --db` to finish",
+                  file=sys.stderr)
+            return EXIT_INTERRUPTED
+        print(f"scored {run.articles} article(s), {run.sentences} sentences with {run.version} "
+              f"(store {store.path})", file=sys.stderr)
+        stored = store.counts()["articles"]
+    return EXIT_OK if stored else EXIT_NOTHING_SCORED
+
+
 def _cmd_score(args) -> int:
     from stance import resume
-    from stance.articles import read_inputs
     from stance.output import RowWriter, check_destination, infer_format
     from stance.scoring import score_articles
 
+    if args.db is not None:
+        return _cmd_score_db(args)
+    if not args.paths:
+        raise UsageError("score needs inputs (or --db to score the store)")
     fmt = infer_format(args.output, args.format)
     check_destination(args.output, fmt)
     summary_fmt = infer_format(args.summary, None) if args.summary else None
@@ -242,6 +357,7 @@ def _cmd_score(args) -> int:
         raise UsageError("--resume needs -o FILE: it continues the rows already in that file")
     if args.resume and "parquet" in (fmt, summary_fmt):
         raise UsageError("--resume needs JSONL or CSV output: a Parquet file cannot be appended to")
+    _read_options(args)  # a bad --columns is a usage error before the model loads
     labels = _human_labels(args)
     classifier = _load_classifier(args)
     done = resume.completed(args.output, fmt, args.summary, summary_fmt) if args.resume else set()
@@ -252,7 +368,7 @@ def _cmd_score(args) -> int:
     summaries = RowWriter(args.summary, summary_fmt, append=args.resume) if args.summary else None
     try:
         with _progress("scoring") as bar:
-            items = _announced(read_inputs(args.paths), done)
+            items = _announced(_inputs(args), done)
             for result in score_articles(classifier, items, progress=bar,
                                          min_confidence=args.min_confidence, labels=labels):
                 if result.ok:
@@ -351,13 +467,13 @@ def _cmd_serve(args) -> int:
 
 
 def _tracked(args):
-    from stance.articles import read_inputs
     from stance.tracking import track
 
+    _read_options(args)  # a bad --columns is a usage error before the model loads
     labels = _human_labels(args)
     classifier = _load_classifier(args)
     with _progress("tracking") as bar:
-        tracking = track(classifier, _announced(read_inputs(args.paths)), by=args.by, progress=bar,
+        tracking = track(classifier, _announced(_inputs(args)), by=args.by, progress=bar,
                          min_confidence=getattr(args, "min_confidence", None), labels=labels)
     _report_human_labels(labels)
     for skipped in tracking.skipped:
@@ -373,11 +489,41 @@ def _tracked(args):
 _ACTOR_LEVELS = {None: False, "actor": True, "detail": "detail"}
 
 
+def _cmd_track_db(args, table_fmt: str) -> int:
+    from stance.output import write_rows
+    from stance.store import timeline
+
+    if args.paths:
+        raise UsageError("with --db, track reads the store: add inputs with `stance ingest` and "
+                         "score them with `stance score --db` first")
+    if args.by_actor == "detail":
+        raise UsageError("--by-actor detail is not available with --db yet: use --by-actor")
+    for flag, value in (("--plot", args.plot), ("--html", args.html), ("--sentences", args.sentences)):
+        if value:
+            raise UsageError(f"{flag} is not available with --db yet: it needs every sentence row")
+    with _open_store(args, read_only=True) as store:
+        version = args.model_version or store.latest_model()
+        if version is None:
+            print("nothing scored in the store: run `stance score --db` first", file=sys.stderr)
+            return EXIT_NOTHING_SCORED
+        if version not in store.model_versions():
+            raise UsageError(f"no predictions by {version!r}; the store has: "
+                             f"{', '.join(store.model_versions())}")
+        rows = timeline(store, version, args.by, _ACTOR_LEVELS[args.by_actor], args.min_confidence)
+    write_rows(rows, args.output, table_fmt)
+    print(f"tracked {len(rows)} row(s) with {version}", file=sys.stderr)
+    return EXIT_OK if rows else EXIT_NOTHING_SCORED
+
+
 def _cmd_track(args) -> int:
     from stance.output import check_destination, infer_format, write_rows
 
     table_fmt = infer_format(args.output, args.format, "csv")
     check_destination(args.output, table_fmt)
+    if args.db is not None:
+        return _cmd_track_db(args, table_fmt)
+    if not args.paths:
+        raise UsageError("track needs inputs (or --db to read the store)")
     sentences_fmt = infer_format(args.sentences, None) if args.sentences else None
     check_destination(args.sentences, sentences_fmt)
     events = []
@@ -498,7 +644,25 @@ def _add_common(parser, model: bool = True) -> None:
                              "of fp32, else torch")
 
 
-INPUTS_HELP = ".txt/.md file, directory, .jsonl of articles, or - (stdin)"
+INPUTS_HELP = (".txt/.md file, directory, .jsonl of articles, saved .html page, RSS/Atom feed, "
+               ".csv export, http(s) URL, or - (stdin)")
+
+
+DB_ENV, DEFAULT_DB = "STANCE_DB", "stance.duckdb"  # as stance.store, without importing duckdb
+
+
+def _add_db(parser, what: str) -> None:
+    parser.add_argument("--db", nargs="?", const="", default=None, metavar="FILE",
+                        help=f"{what} (FILE default: ${DB_ENV}, else {DEFAULT_DB})")
+
+
+def _add_input_options(parser) -> None:
+    parser.add_argument("--no-fetch", action="store_true",
+                        help="download nothing: URLs are skipped, feed entries keep their summary, "
+                             "CSV rows without text are skipped")
+    parser.add_argument("--columns", default=None, metavar="FIELD=COLUMN,…",
+                        help="CSV columns for text, published, id, url, title, source (default: "
+                             "found by the names Media Cloud and GDELT exports use)")
 
 
 def _add_tracking_parsers(sub) -> None:
@@ -506,7 +670,7 @@ def _add_tracking_parsers(sub) -> None:
     from stance.tracking import PERIODS
 
     tk = sub.add_parser("track", help="stance shares per period (and actor) over time")
-    tk.add_argument("paths", nargs="+", help=INPUTS_HELP)
+    tk.add_argument("paths", nargs="*", help=INPUTS_HELP)
     tk.add_argument("--by", choices=PERIODS, default="month", help="period unit (default month)")
     tk.add_argument("--by-actor", nargs="?", const="actor", default=None, choices=("actor", "detail"),
                     help="one row per period and actor; `--by-actor detail`: per country or "
@@ -525,6 +689,10 @@ def _add_tracking_parsers(sub) -> None:
                     help="sentence rows with actor (.jsonl, .csv or .parquet)")
     _add_min_confidence(tk)
     _add_labels(tk)
+    _add_input_options(tk)
+    _add_db(tk, "read the timeline from the store instead of scoring inputs")
+    tk.add_argument("--model-version", default=None,
+                    help="with --db: whose predictions (default: the model that scored last)")
     _add_common(tk)
     tk.set_defaults(func=_cmd_track)
 
@@ -538,6 +706,7 @@ def _add_tracking_parsers(sub) -> None:
     nw.add_argument("--include-neutral", action="store_true", help="add edges to 'neutral'")
     nw.add_argument("--detail", action="store_true",
                     help="actor nodes are countries and organisations (actor_detail: US, HU, NATO…)")
+    _add_input_options(nw)
     _add_common(nw)
     nw.set_defaults(func=_cmd_network)
 
@@ -738,7 +907,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=_cmd_eval)
 
     sc = sub.add_parser("score", help="label every sentence of articles")
-    sc.add_argument("paths", nargs="+", help=INPUTS_HELP)
+    sc.add_argument("paths", nargs="*", help=INPUTS_HELP)
     sc.add_argument("-o", "--output", default=None, help="sentence rows (default JSONL on stdout)")
     sc.add_argument("--format", choices=FORMAT_CHOICES, default=None,
                     help="sentence row format (default: from the -o extension, else jsonl)")
@@ -748,8 +917,21 @@ def build_parser() -> argparse.ArgumentParser:
                          "score only the inputs not there yet")
     _add_min_confidence(sc)
     _add_labels(sc)
+    _add_input_options(sc)
+    _add_db(sc, "add the inputs (if any) to the store, then score every stored article the model "
+                "has not scored yet")
     _add_common(sc)
     sc.set_defaults(func=_cmd_score)
+
+    ig = sub.add_parser("ingest", help="add articles (files, pages, feeds, CSV exports, URLs) to the store")
+    ig.add_argument("paths", nargs="+", help=INPUTS_HELP)
+    ig.add_argument("--db", default=None, metavar="FILE",
+                    help=f"the store (default: ${DB_ENV}, else {DEFAULT_DB})")
+    ig.add_argument("--report", default=None, metavar="FILE",
+                    help="one row per input: added, duplicate or skipped, with the reason (.jsonl, .csv)")
+    _add_input_options(ig)
+    _add_common(ig, model=False)
+    ig.set_defaults(func=_cmd_ingest)
 
     ex = sub.add_parser("export-fast", help="add the int8 ONNX model (fast CPU path) to a model dir")
     ex.add_argument("--model", default=None, metavar="DIR",

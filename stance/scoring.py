@@ -139,6 +139,34 @@ def summarise(result: ArticleResult) -> dict:
 _FURNITURE_PROBS = {label: float(label == NEUTRAL) for label in LABELS}
 
 
+def sentence_probabilities(classifier, articles: list[tuple[list[str], list[bool]]],
+                           batch_size: int = 64) -> list[list[dict[str, float]]]:
+    """Probabilities of every sentence of each article (its texts, its furniture flags), in one
+    prediction call: furniture is ``neutral`` without the model, and each content sentence is
+    read with the sentence before it (stance.context). ``stance score`` on files and on the
+    store (stance.store) both go through here, so a sentence gets the same numbers either way.
+    """
+    texts, contexts = [], []
+    for sentence_texts, furniture in articles:
+        before = previous_sentences(sentence_texts, furniture)
+        for text, is_furniture, context in zip(sentence_texts, furniture, before, strict=True):
+            if not is_furniture:
+                texts.append(text)
+                contexts.append(context)
+    probs = classifier.predict_proba(texts, batch_size=batch_size, contexts=contexts) if texts else None
+    out, k = [], 0
+    for _texts, furniture in articles:
+        rows = []
+        for is_furniture in furniture:
+            if is_furniture:
+                rows.append(_FURNITURE_PROBS)
+            else:
+                rows.append({label: float(v) for label, v in zip(LABELS, probs[k], strict=True)})
+                k += 1
+        out.append(rows)
+    return out
+
+
 def check_min_confidence(value: float | None) -> float | None:
     if value is not None and not 0.0 <= value <= 1.0:
         raise ValueError(f"min_confidence must be between 0 and 1, got {value}")
@@ -161,22 +189,11 @@ def score_articles(classifier, items: Iterable[Article | Skipped], batch_size: i
     buffered = 0
 
     def flush():
-        texts, contexts = [], []
-        for _, sentences in pending:
-            before = previous_sentences([s.text for s in sentences], [s.furniture for s in sentences])
-            for s, context in zip(sentences, before, strict=True):
-                if not s.furniture:
-                    texts.append(s.text)
-                    contexts.append(context)
-        probs = classifier.predict_proba(texts, batch_size=batch_size, contexts=contexts) if texts else None
-        k = 0
-        for result, sentences in pending:
-            for s in sentences:
-                if s.furniture:
-                    p = _FURNITURE_PROBS
-                else:
-                    p = {label: float(v) for label, v in zip(LABELS, probs[k], strict=True)}
-                    k += 1
+        probs = sentence_probabilities(
+            classifier, [([s.text for s in sentences], [s.furniture for s in sentences])
+                         for _, sentences in pending], batch_size)
+        for (result, sentences), article_probs in zip(pending, probs, strict=True):
+            for s, p in zip(sentences, article_probs, strict=True):
                 label = max(p, key=p.get)
                 confidence = p[label]
                 human = None if labels is None or s.furniture else labels.get(

@@ -19,7 +19,9 @@ from stance import deadline
 _FURNITURE = re.compile(
     r"""^(?:
         click\ here\b.* | tap\ here\b.* | download\ (?:the|our)\ .*app.* |
-        (?:show|read|see|load)\ more\b.{0,30} | read\ also\b.{0,40} | also\ read\b.{0,40} |
+        (?:show|read|see|load)\ more\b.{0,30} |
+        # A teaser headline after "Read also" is another article's text, whatever its length.
+        read\ also\b.* | also\ read\b.* | (?:read|see)\ (?:more|also)\s*[:|–—-].* |
         related(?:\ (?:articles?|sources?|stories|posts|news|content|coverage|reading))?:? |
         more\ (?:on\ this\ story|stories|from\ .{1,40}):? | most\ (?:read|popular|viewed):? |
         trending(?:\ now)?:? | recommended(?:\ for\ you)?:? | you\ may\ also\ like:? |
@@ -30,7 +32,15 @@ _FURNITURE = re.compile(
         (?:image|photo|picture|video)(?:\ (?:by|credit|source))?\ ?[-:–].{0,100} |
         (?:image|photo)\ by\b.{0,100} |
         (?:copyright|©).{0,100} | all\ rights\ reserved.{0,40} |
-        (?:tags?|filed\ under|topics?):.{0,120}
+        (?:tags?|filed\ under|topics?):.{0,120} |
+        # Breadcrumbs: "Home › World › Europe", "News / World", "Home | Archive | Contact".
+        home\s*[›»>/|].{0,120} | [^.!?›»>]{1,40}(?:\s*[›»>]\s*[^.!?›»>]{1,40}){2,} |
+        [^.!?|]{1,30}(?:\s+\|\s+[^.!?|]{1,30}){2,} |
+        # Share bars: only the names of networks and share actions.
+        (?:(?:share|tweet|facebook|twitter|x|whatsapp|telegram|linkedin|e-?mail|print|copy\ link|
+           copy|reddit|pinterest|messenger|viber|vk|flipboard|bluesky|threads|pocket)\b[\s,·•|/:]*)+ |
+        # A live blog's bare timestamps, and lines without a letter or digit ("|", "* * *").
+        (?:updated\ )?\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s+[a-z]{2,4})? | [^\w]+
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -40,6 +50,10 @@ _LINK_LIST_HEADER = re.compile(
     r"|^you\ may\ also\ like|^trending",
     re.IGNORECASE | re.VERBOSE,
 )
+# A menu saved with a page: this many consecutive lines of at most _MENU_WORDS words, none ending
+# like a sentence. A headline is one such line, not three in a row.
+_MENU_RUN = 3
+_MENU_WORDS = 3
 _QUOTE_OPEN = "“\""
 _SENTENCE_END = re.compile(r"[.!?…]['\"’”)]*$")
 # The longest text pysbd is given at once (see _windows), and where a longer paragraph may be cut:
@@ -137,6 +151,25 @@ def _continues_previous(previous: str, piece: str) -> bool:
     return piece[0].islower() and not _SENTENCE_END.search(previous)
 
 
+def _menu_lines(text: str) -> set[int]:
+    """Numbers of the lines in runs of _MENU_RUN or more short lines that are not sentences."""
+    menu: set[int] = set()
+    run: list[int] = []
+    for number, line in enumerate(text.splitlines()):
+        stripped = line.strip()
+        if not stripped:
+            continue  # blank lines between menu items do not end the run
+        if len(stripped.split()) <= _MENU_WORDS and not _SENTENCE_END.search(stripped):
+            run.append(number)
+            continue
+        if len(run) >= _MENU_RUN:
+            menu.update(run)
+        run = []
+    if len(run) >= _MENU_RUN:
+        menu.update(run)
+    return menu
+
+
 def segment(text: str, masthead: str | None = None) -> list[Sentence]:
     """Split an article into sentences with character offsets into ``text``.
 
@@ -145,17 +178,19 @@ def segment(text: str, masthead: str | None = None) -> list[Sentence]:
     is furniture.
     """
     masthead_key = masthead.strip().casefold() if masthead else None
+    menu = _menu_lines(text)
     sentences: list[Sentence] = []
     in_link_list = False
     pos = 0
-    for line in text.splitlines(keepends=True):
+    for number, line in enumerate(text.splitlines(keepends=True)):
         line_start = pos
         pos += len(line)
         stripped = line.strip()
         if not stripped:
             continue
         if (
-            is_furniture(stripped)
+            number in menu
+            or is_furniture(stripped)
             or stripped.casefold() == masthead_key
             or (in_link_list and not _SENTENCE_END.search(stripped))
         ):

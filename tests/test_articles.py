@@ -4,8 +4,8 @@ import json
 from stance.articles import Article, Skipped, parse_date, read_inputs
 
 
-def _collect(paths, stdin=None):
-    items = list(read_inputs([str(p) if p != "-" else p for p in paths], stdin=stdin))
+def _collect(paths, stdin=None, options=None):
+    items = list(read_inputs([str(p) if p != "-" else p for p in paths], stdin=stdin, options=options))
     return ([i for i in items if isinstance(i, Article)], [i for i in items if isinstance(i, Skipped)])
 
 
@@ -83,22 +83,63 @@ def test_jsonl_dates_under_other_names_and_forms(tmp_path):
 
 
 def test_unsupported_inputs_are_reported(tmp_path):
-    (tmp_path / "page.html").write_text("<!DOCTYPE html><p>NATO met.</p>")
-    (tmp_path / "articles.csv").write_text("id,text\na,NATO met.\n")
     (tmp_path / "report.docx").write_bytes(b"PK\x03\x04")
     (tmp_path / "saved.txt").write_text("<!DOCTYPE html>\n<html><p>NATO met.</p></html>")
     (tmp_path / ".hidden.txt").write_text("Not an article.")
-    articles, skipped = _collect([tmp_path, "https://www.example.com/news"])
+    articles, skipped = _collect([tmp_path, "ftp://www.example.com/news"])
     assert not articles
     reasons = {s.id.split("/")[-1]: s.reason for s in skipped}
-    assert reasons["page.html"].startswith("unsupported file type .html")
-    assert reasons["articles.csv"].startswith("unsupported file type .csv")
     assert reasons["report.docx"].startswith("unsupported file type .docx")
-    assert reasons["saved.txt"].startswith("HTML or XML")
-    assert reasons["news"].startswith("a URL")
+    assert reasons["saved.txt"].startswith("HTML or XML, not plain text: name the file .html")
+    assert reasons["news"] == "a URL that is not http or https"
     assert ".hidden.txt" not in reasons
-    _, skipped = _collect([tmp_path / "page.html"])
-    assert skipped[0].reason.startswith("unsupported file type .html")
+    _, skipped = _collect([tmp_path / "report.docx"])
+    assert skipped[0].reason.startswith("unsupported file type .docx")
+
+
+def test_pages_feeds_and_tables_in_a_directory_are_read(tmp_path):
+    from tests.loopback import WEB
+
+    for name in ("comments.html", "feed.atom", "custom.csv"):
+        (tmp_path / name).write_bytes((WEB / name).read_bytes())
+    (tmp_path / "2023-07-20-undated.html").write_bytes((WEB / "copyright_only.html").read_bytes())
+    articles, skipped = _collect([tmp_path])
+    by_id = {a.id: a for a in articles}
+    assert by_id["comments"].published == "2022-03-16" and by_id["comments"].path.endswith("comments.html")
+    assert by_id["2023-07-20-undated"].published == "2023-07-20"
+    assert by_id["2023-07-20-undated"].date_source == "file name"
+    assert "urn:wire:2001" in by_id
+    # custom.csv: its "body" column is found by name; "story" and "when" are not id or date names.
+    assert by_id["custom.csv:2"].published is None and "Kremlin" in by_id["custom.csv:2"].text
+    assert [(s.id.split("/")[-1], s.reason) for s in skipped] == [("custom.csv:4",
+                                                                   "no text and no url in this row")]
+
+
+def test_urls_are_fetched_and_what_cannot_be_read_is_skipped_with_the_reason():
+    from stance.articles import ReadOptions
+    from tests.loopback import LoopbackServer, Route, page, site_routes
+
+    routes = {**site_routes(), "/feed": Route(page("feed.atom"), content_type="application/atom+xml"),
+              "/note.txt": Route(b"Kyiv wants to join NATO.", content_type="text/plain"),
+              "/logo.png": Route(b"\x89PNG", content_type="image/png")}
+    with LoopbackServer(routes) as server:
+        urls = [server.url(p) for p in ("/eastern/lavrov", "/feed", "/note.txt", "/logo.png", "/nope")]
+        articles, skipped = _collect(urls)
+        _, offline = _collect([urls[0]], options=ReadOptions(fetch=False))
+    assert [a.id for a in articles] == [urls[0], "urn:wire:2001", urls[2]]
+    assert articles[0].published == "2022-03-16" and articles[0].fetched_at
+    assert articles[2].text == "Kyiv wants to join NATO."
+    assert {s.id: s.reason for s in skipped} == {
+        urls[3]: "content type 'image/png' is not a web page, feed or text",
+        urls[4]: "HTTP 404 Not Found"}
+    assert offline[0].reason == "a URL, and fetching is off (--no-fetch)"
+
+
+def test_stdin_may_hold_an_html_page():
+    from tests.loopback import page
+
+    articles, _ = _collect(["-"], stdin=io.BytesIO(page("dateline.html")))
+    assert articles[0].id == "stdin" and articles[0].published == "2023-06-29"
 
 
 def test_labelled_sentence_files_in_a_directory_are_not_articles(tmp_path):

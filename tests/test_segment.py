@@ -94,3 +94,33 @@ def test_a_long_paragraph_is_cut_between_sentences():
     for s in sentences:
         assert text[s.start:s.end] == s.text and s.text
     assert sentences[-1].end == len(text.rstrip())
+
+
+def test_read_also_teasers_of_any_length_are_furniture():
+    leaked = ("Read also Kremlin says NATO summit declaration confirms its worst fears about the alliance "
+              "moving east")
+    assert is_furniture(leaked) and is_furniture("READ MORE: Zelensky says Ukraine will join NATO")
+    assert is_furniture("See also: Allies split over invitation wording")
+    assert not is_furniture("Readers also said the summit failed.")
+
+
+@pytest.mark.parametrize("line", ["Home › World › Europe", "World > Europe > Ukraine",
+                                  "Home | Archive | Contact", "Home / News", "Share on Facebook",
+                                  "Facebook Twitter WhatsApp Email", "Share Tweet Copy link", "09:14",
+                                  "12:30 GMT", "|", "* * *"])
+def test_breadcrumbs_share_bars_and_timestamps_are_furniture(line):
+    assert is_furniture(line)
+
+
+@pytest.mark.parametrize("line", ["NATO > Russia in spending, analysts said.", "Zelensky: Ukraine | NATO",
+                                  "Seeing more troops, Kyiv said it would wait.",
+                                  "Sharing intelligence with Kyiv is vital, Stoltenberg said."])
+def test_sentences_with_those_marks_are_not_furniture(line):
+    assert not is_furniture(line)
+
+
+def test_a_run_of_short_menu_lines_is_furniture_and_a_headline_is_not():
+    text = "Home\nNews\n\nPolitics\nEconomy\nParliament votes on NATO course\nKyiv voted today.\n"
+    sentences = segment(text)
+    assert [s.text for s in sentences if s.furniture] == ["Home", "News", "Politics", "Economy"]
+    assert [s.furniture for s in segment("Kyiv bid\n\nUkraine wants in.\n")] == [False, False]

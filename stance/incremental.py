@@ -1,0 +1,131 @@
+"""``stance score --db``: score the store's articles that the current model has not scored yet.
+
+Work goes in batches of whole articles (about :data:`stance.scoring.PREDICT_CHUNK` sentences,
+the same prediction batches as scoring files); each batch's predictions and its "scored" marks
+are one transaction. A run killed at any moment loses at most the batch in flight, and the next
+run picks up after the last committed batch with the same rows an uninterrupted run writes.
+Only one batch is ever held in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from stance import scoring
+from stance.actors import ActorAttributor
+from stance.labels import LABELS, column
+from stance.store import PROBABILITY_COLUMNS, Store
+
+# Article ids fetched per look-up of unscored work.
+_LOOKUP = 1000
+_WEIGHT_FILES = {"onnx-int8": "model.int8.onnx", "torch": "model.safetensors"}
+
+
+def model_version(classifier) -> str:
+    """``name:backend:sha256[:12]`` of the weights the classifier runs, so a retrained model,
+    or the int8 twin, is a different version whose predictions are kept apart."""
+    explicit = getattr(classifier, "version", None)
+    if explicit:
+        return str(explicit)
+    name, backend = getattr(classifier, "name", "model"), getattr(classifier, "backend", "unknown")
+    path = getattr(classifier, "path", None)
+    weights = Path(path) / _WEIGHT_FILES.get(backend, "model.safetensors") if path else None
+    if weights is None or not weights.is_file():
+        return f"{name}:{backend}"
+    digest = hashlib.sha256()
+    with weights.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return f"{name}:{backend}:{digest.hexdigest()[:12]}"
+
+
+@dataclass
+class ScoreRun:
+    version: str
+    articles: int = 0
+    sentences: int = 0
+    batches: int = 0
+
+
+def _detail(holder) -> str | None:
+    """The attributor's ``detail`` when it has one (a string, or JSON for structured detail)."""
+    detail = getattr(holder, "detail", None)
+    if detail is None or isinstance(detail, str):
+        return detail
+    return json.dumps(detail, ensure_ascii=False, default=str)
+
+
+def _batch_table(version: str, ids: list[int], sentences: dict, probabilities: list, holders: list):
+    import pyarrow as pa
+
+    columns: dict[str, list] = {name: [] for name in (
+        "article_id", "sentence_index", "model_version", "label", "confidence", *PROBABILITY_COLUMNS,
+        "furniture", "actor", "actor_surface", "actor_rule", "actor_detail")}
+    for article_id, article_probs, article_holders in zip(ids, probabilities, holders, strict=True):
+        for (index, _text, furniture), p, holder in zip(sentences[article_id], article_probs,
+                                                         article_holders, strict=True):
+            label = max(p, key=p.get)
+            columns["article_id"].append(article_id)
+            columns["sentence_index"].append(index)
+            columns["model_version"].append(version)
+            columns["label"].append(label)
+            columns["confidence"].append(p[label])
+            for name in LABELS:
+                columns[f"p_{column(name)}"].append(p[name])
+            columns["furniture"].append(furniture)
+            columns["actor"].append(holder.actor)
+            columns["actor_surface"].append(holder.surface)
+            columns["actor_rule"].append(holder.rule)
+            columns["actor_detail"].append(_detail(holder))
+    types = {"article_id": pa.int64(), "sentence_index": pa.int32(), "confidence": pa.float64(),
+             "furniture": pa.bool_(), **dict.fromkeys(PROBABILITY_COLUMNS, pa.float64())}
+    return pa.table({name: pa.array(values, types.get(name, pa.string()))
+                     for name, values in columns.items()})
+
+
+def score_store(store: Store, classifier, *, batch_size: int = 64, attributor=None, progress=None,
+                on_batch=None) -> ScoreRun:
+    """Score every article ``store`` holds that ``classifier``'s version has not scored."""
+    version = model_version(classifier)
+    store.register_model(version, getattr(classifier, "name", None),
+                         getattr(classifier, "backend", None),
+                         str(getattr(classifier, "path", "") or "") or None)
+    attributor = attributor or ActorAttributor()
+    run = ScoreRun(version)
+    after = 0
+    while True:
+        candidates = store.unscored(version, after, _LOOKUP)
+        if not candidates:
+            return run
+        start = 0
+        while start < len(candidates):
+            # Whole articles up to the prediction chunk; at least one, however long.
+            chosen, budget = [], 0
+            for article_id, _key, count in candidates[start:]:
+                if chosen and budget + count > scoring.PREDICT_CHUNK:
+                    break
+                chosen.append(article_id)
+                budget += count
+            start += len(chosen)
+            sentences = store.sentences_of(chosen)
+            groups = [([s[1] for s in sentences[i]], [s[2] for s in sentences[i]]) for i in chosen]
+            probabilities = scoring.sentence_probabilities(classifier, groups, batch_size)
+            published = store.published_of(chosen)
+            # The learned actor decision reads each sentence's label, as `stance track` gives it.
+            holders = [attributor.attribute(texts, furniture, [max(p, key=p.get) for p in probs],
+                                            published.get(article_id))
+                       for article_id, (texts, furniture), probs in zip(chosen, groups, probabilities,
+                                                                        strict=True)]
+            store.add_predictions(version, _batch_table(version, chosen, sentences, probabilities,
+                                                        holders), chosen)
+            run.articles += len(chosen)
+            run.sentences += budget
+            run.batches += 1
+            if progress is not None:
+                progress.update(len(chosen))
+            if on_batch is not None:
+                on_batch(run)
+        after = candidates[-1][0]

@@ -1,0 +1,434 @@
+"""The corpus store: one DuckDB file holding articles, their sentences, and every model's predictions.
+
+Tables (schema version in ``schema_info``; :data:`MIGRATIONS` brings an older file up to date):
+
+- ``articles``: ``id`` (the store's number), ``key`` (the id the input gave: file name, CSV id,
+  feed guid, URL), ``url``, ``content_hash`` (SHA-256 of the whitespace-normalised text),
+  ``title``, ``site``, ``published`` (DATE), ``date_source``, ``text_source``, ``path``,
+  ``fetched_at``, ``ingested_at``, ``sentences`` (how many), ``text``, ``warnings``.
+- ``sentences``: ``article_id``, ``sentence_index``, ``start_char``, ``end_char``, ``text``,
+  ``furniture``: segmented once, at ingest.
+- ``models``: each model version that scored here (name, backend, path, when first seen).
+- ``predictions``: one row per sentence and ``model_version``: ``label``, ``confidence``, one
+  ``p_<label>`` column per label, ``actor``, ``actor_surface``, ``actor_rule``, ``actor_detail``
+  (nullable: filled when the attributor provides it). A new model adds rows; history stays.
+- ``scored_articles``: (``article_id``, ``model_version``, ``scored_at``), written in the same
+  transaction as the article's predictions: the marker that an article is done, so a killed
+  run loses at most the batch in flight and the next run starts after the last committed one.
+
+An article already stored under the same URL or the same text is a duplicate and is not added.
+DuckDB lets one process write a file at a time; a second writer gets a clear error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from stance.labels import LABELS, NEUTRAL, STANCES, column
+from stance.records import Article
+
+DB_ENV = "STANCE_DB"
+DEFAULT_DB = "stance.duckdb"
+# Articles committed per ingest transaction.
+INGEST_BATCH = 200
+PROBABILITY_COLUMNS = tuple(f"p_{column(label)}" for label in LABELS)
+
+_SCHEMA_1 = [
+    "CREATE SEQUENCE article_ids START 1",
+    """CREATE TABLE articles (
+        id BIGINT PRIMARY KEY DEFAULT nextval('article_ids'),
+        key VARCHAR NOT NULL UNIQUE,
+        url VARCHAR UNIQUE,
+        content_hash VARCHAR NOT NULL UNIQUE,
+        title VARCHAR, site VARCHAR, published DATE, date_source VARCHAR, text_source VARCHAR,
+        path VARCHAR, fetched_at TIMESTAMPTZ, ingested_at TIMESTAMPTZ NOT NULL,
+        sentences INTEGER NOT NULL, text VARCHAR NOT NULL, warnings VARCHAR[])""",
+    # No index on the large tables: rows arrive in article order, so DuckDB's per-block min/max
+    # finds an article range without one, and an index over millions of rows costs memory and
+    # write time. The scored_articles marker, written in the same transaction, keeps rows unique.
+    """CREATE TABLE sentences (
+        article_id BIGINT NOT NULL, sentence_index INTEGER NOT NULL, start_char INTEGER NOT NULL,
+        end_char INTEGER NOT NULL, text VARCHAR NOT NULL, furniture BOOLEAN NOT NULL)""",
+    """CREATE TABLE models (
+        model_version VARCHAR PRIMARY KEY, name VARCHAR, backend VARCHAR, path VARCHAR,
+        registered_at TIMESTAMPTZ NOT NULL)""",
+    f"""CREATE TABLE predictions (
+        article_id BIGINT NOT NULL, sentence_index INTEGER NOT NULL, model_version VARCHAR NOT NULL,
+        label VARCHAR NOT NULL, confidence DOUBLE NOT NULL,
+        {", ".join(f"{name} DOUBLE NOT NULL" for name in PROBABILITY_COLUMNS)},
+        furniture BOOLEAN NOT NULL, actor VARCHAR NOT NULL, actor_surface VARCHAR,
+        actor_rule VARCHAR, actor_detail VARCHAR)""",
+    """CREATE TABLE scored_articles (
+        article_id BIGINT NOT NULL, model_version VARCHAR NOT NULL, scored_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (article_id, model_version))""",
+]
+# MIGRATIONS[n] takes a file from schema version n to n + 1; version 0 is an empty file. Append,
+# never edit: a file made by any release upgrades by running the steps it has not seen.
+MIGRATIONS: list[list[str]] = [_SCHEMA_1]
+_WHITESPACE = re.compile(r"\s+")
+
+
+class StoreError(Exception):
+    """A store that cannot be used as asked (locked, newer than this program, not a store)."""
+
+
+def default_path(path: str | None = None) -> str:
+    return path or os.environ.get(DB_ENV) or DEFAULT_DB
+
+
+def content_hash(text: str) -> str:
+    """SHA-256 of the text with whitespace runs made single spaces: re-saved copies match."""
+    return hashlib.sha256(_WHITESPACE.sub(" ", text).strip().encode("utf-8")).hexdigest()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class Ingested:
+    """What became of one input: ``added``, ``duplicate`` (of ``existing``) or ``skipped``."""
+
+    key: str
+    status: str
+    reason: str | None = None
+    article_id: int | None = None
+    sentences: int = 0
+    path: str | None = None
+
+
+class Store:
+    """One DuckDB file; open with :func:`open_store` (a context manager closes it)."""
+
+    def __init__(self, connection, path: str):
+        self.db = connection
+        self.path = path
+
+    # --- schema -------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        exists = self.db.execute("SELECT count(*) FROM information_schema.tables "
+                                 "WHERE table_name = 'schema_info'").fetchone()[0]
+        if not exists:
+            return 0
+        return self.db.execute("SELECT version FROM schema_info").fetchone()[0]
+
+    def migrate(self) -> list[int]:
+        """Run the migrations this file has not had, each in its own transaction."""
+        current = self.schema_version()
+        if current > len(MIGRATIONS):
+            raise StoreError(f"{self.path}: schema version {current} was written by a newer stance "
+                             f"(this one knows up to {len(MIGRATIONS)}); upgrade stance")
+        applied = []
+        for version in range(current, len(MIGRATIONS)):
+            self.db.execute("BEGIN TRANSACTION")
+            try:
+                if version == 0:
+                    self.db.execute("CREATE TABLE schema_info (version INTEGER NOT NULL)")
+                    self.db.execute("INSERT INTO schema_info VALUES (0)")
+                for statement in MIGRATIONS[version]:
+                    self.db.execute(statement)
+                self.db.execute("UPDATE schema_info SET version = ?", [version + 1])
+                self.db.execute("COMMIT")
+            except Exception:
+                self.db.execute("ROLLBACK")
+                raise
+            applied.append(version + 1)
+        return applied
+
+    # --- ingest -------------------------------------------------------------------------------
+
+    def _duplicate_of(self, url: str | None, digest: str) -> tuple[str, str] | None:
+        row = self.db.execute("SELECT key, url = ? FROM articles WHERE url = ? OR content_hash = ? "
+                              "LIMIT 1", [url, url, digest]).fetchone()
+        if row is None:
+            return None
+        return row[0], "same url" if row[1] else "same text"
+
+    def _free_key(self, key: str, taken: set[str]) -> str:
+        candidate, n = key, 1
+        while candidate in taken or self.db.execute("SELECT 1 FROM articles WHERE key = ?",
+                                                    [candidate]).fetchone():
+            n += 1
+            candidate = f"{key}#{n}"
+        return candidate
+
+    def ingest(self, articles: Iterable[Article], batch: int = INGEST_BATCH) -> Iterator[Ingested]:
+        """Add articles (segmented now), ``batch`` per transaction; yield what became of each."""
+        from stance.segment import segment
+
+        # In input order: an Ingested already decided (duplicate, skipped), or an article to add.
+        pending: list[Ingested | tuple[Article, str, list]] = []
+        seen: dict[str, str] = {}  # url or hash → key, for duplicates within one batch
+        taken: set[str] = set()
+
+        def flush() -> Iterator[Ingested]:
+            if not pending:
+                return
+            self.db.execute("BEGIN TRANSACTION")
+            try:
+                results = [item if isinstance(item, Ingested) else self._insert(*item) for item in pending]
+                self.db.execute("COMMIT")
+            except Exception:
+                self.db.execute("ROLLBACK")
+                raise
+            pending.clear()
+            seen.clear()
+            taken.clear()
+            yield from results
+
+        for article in articles:
+            digest = content_hash(article.text)
+            earlier = seen.get(digest) or (seen.get(article.url) if article.url else None)
+            duplicate = (earlier, "same text" if digest in seen else "same url") if earlier else \
+                self._duplicate_of(article.url, digest)
+            if duplicate:
+                pending.append(Ingested(article.id, "duplicate", f"{duplicate[1]} as {duplicate[0]!r}",
+                                        path=article.path))
+                continue
+            sentences = segment(article.text, masthead=article.source)
+            if not sentences:
+                pending.append(Ingested(article.id, "skipped", "no sentences found", path=article.path))
+                continue
+            article.id = self._free_key(article.id, taken)
+            taken.add(article.id)
+            seen[digest] = article.id
+            if article.url:
+                seen[article.url] = article.id
+            pending.append((article, digest, sentences))
+            if len(pending) >= batch:
+                yield from flush()
+        yield from flush()
+
+    def _insert(self, article: Article, digest: str, sentences: list) -> Ingested:
+        import pyarrow as pa
+
+        article_id = self.db.execute(
+            """INSERT INTO articles (key, url, content_hash, title, site, published, date_source,
+                   text_source, path, fetched_at, ingested_at, sentences, text, warnings)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+            [article.id, article.url, digest, article.title, article.source,
+             dt.date.fromisoformat(article.published) if article.published else None,
+             article.date_source, article.text_source, article.path,
+             dt.datetime.fromisoformat(article.fetched_at) if article.fetched_at else None,
+             _now(), len(sentences), article.text, list(article.warnings)]).fetchone()[0]
+        rows = pa.table({
+            "article_id": pa.array([article_id] * len(sentences), pa.int64()),
+            "sentence_index": pa.array([s.index for s in sentences], pa.int32()),
+            "start_char": pa.array([s.start for s in sentences], pa.int32()),
+            "end_char": pa.array([s.end for s in sentences], pa.int32()),
+            "text": pa.array([s.text for s in sentences], pa.string()),
+            "furniture": pa.array([s.furniture for s in sentences], pa.bool_()),
+        })
+        self.db.register("_new_sentences", rows)
+        try:
+            self.db.execute("INSERT INTO sentences SELECT * FROM _new_sentences")
+        finally:
+            self.db.unregister("_new_sentences")
+        return Ingested(article.id, "added", article_id=article_id, sentences=len(sentences),
+                        path=article.path)
+
+    # --- scoring ------------------------------------------------------------------------------
+
+    def register_model(self, version: str, name: str | None, backend: str | None,
+                       path: str | None) -> None:
+        self.db.execute("INSERT INTO models VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        [version, name, backend, path, _now()])
+
+    def unscored(self, version: str, after: int, limit: int) -> list[tuple[int, str, int]]:
+        """(id, key, sentence count) of up to ``limit`` articles after ``after`` not yet scored
+        by ``version``, in id order."""
+        return self.db.execute(
+            """SELECT id, key, sentences FROM articles a WHERE id > ? AND NOT EXISTS (
+                   SELECT 1 FROM scored_articles s WHERE s.article_id = a.id AND s.model_version = ?)
+               ORDER BY id LIMIT ?""", [after, version, limit]).fetchall()
+
+    def count_unscored(self, version: str) -> int:
+        return self.db.execute(
+            """SELECT count(*) FROM articles a WHERE NOT EXISTS (SELECT 1 FROM scored_articles s
+               WHERE s.article_id = a.id AND s.model_version = ?)""", [version]).fetchone()[0]
+
+    def published_of(self, ids: list[int]) -> dict[int, str | None]:
+        """The publication date (``YYYY-MM-DD``) of each of the articles ``ids``, None when undated."""
+        rows = self.db.execute(
+            """SELECT id, published FROM articles WHERE id BETWEEN ? AND ? AND list_contains(?, id)""",
+            [min(ids), max(ids), ids]).fetchall()
+        return {article_id: day.isoformat() if day is not None else None for article_id, day in rows}
+
+    def sentences_of(self, ids: list[int]) -> dict[int, list[tuple[int, str, bool]]]:
+        """(index, text, furniture) of each sentence of the articles ``ids``, in order."""
+        rows = self.db.execute(
+            """SELECT article_id, sentence_index, text, furniture FROM sentences
+               WHERE article_id BETWEEN ? AND ? AND list_contains(?, article_id)
+               ORDER BY article_id, sentence_index""", [min(ids), max(ids), ids]).fetchall()
+        out: dict[int, list] = {i: [] for i in ids}
+        for article_id, index, text, furniture in rows:
+            out[article_id].append((index, text, furniture))
+        return out
+
+    def add_predictions(self, version: str, table, article_ids: list[int]) -> None:
+        """Insert one batch of prediction rows and mark its articles scored, atomically."""
+        import pyarrow as pa
+
+        self.db.execute("BEGIN TRANSACTION")
+        try:
+            self.db.register("_new_predictions", table)
+            self.db.execute(f"INSERT INTO predictions ({', '.join(table.column_names)}) "
+                            "SELECT * FROM _new_predictions")
+            marks = pa.table({"article_id": pa.array(article_ids, pa.int64()),
+                              "model_version": pa.array([version] * len(article_ids), pa.string()),
+                              "scored_at": pa.array([_now()] * len(article_ids),
+                                                    pa.timestamp("us", tz="UTC"))})
+            self.db.register("_new_marks", marks)
+            self.db.execute("INSERT INTO scored_articles SELECT * FROM _new_marks")
+            self.db.execute("COMMIT")
+        except Exception:
+            self.db.execute("ROLLBACK")
+            raise
+        finally:
+            self.db.unregister("_new_predictions")
+            self.db.unregister("_new_marks")
+
+    def latest_model(self) -> str | None:
+        row = self.db.execute(
+            """SELECT m.model_version FROM models m WHERE EXISTS (SELECT 1 FROM scored_articles s
+               WHERE s.model_version = m.model_version) ORDER BY m.registered_at DESC LIMIT 1"""
+        ).fetchone()
+        return row[0] if row else None
+
+    def model_versions(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT model_version FROM models ORDER BY registered_at")
+                .fetchall()]
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        return {table: self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("articles", "sentences", "predictions")}
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_store(path: str | None = None, read_only: bool = False) -> Store:
+    """Open (creating and migrating when writable) the store at ``path`` or ``$STANCE_DB``."""
+    import duckdb
+
+    path = default_path(path)
+    if read_only and not Path(path).is_file():
+        raise StoreError(f"{path}: no such store; add articles with `stance ingest --db {path} …`")
+    if not read_only:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        connection = duckdb.connect(path, read_only=read_only)
+    except duckdb.IOException as exc:
+        message = str(exc)
+        if "lock" in message.lower():
+            raise StoreError(f"{path}: in use by another process (DuckDB allows one writer at a "
+                             f"time): {message.splitlines()[0]}") from exc
+        raise StoreError(f"{path}: cannot open it as a store: {message.splitlines()[0]}") from exc
+    except duckdb.Error as exc:
+        raise StoreError(f"{path}: cannot open it as a store: {str(exc).splitlines()[0]}") from exc
+    store = Store(connection, path)
+    try:
+        if read_only:
+            version = store.schema_version()
+            if version != len(MIGRATIONS):
+                raise StoreError(f"{path}: schema version {version}, this stance reads "
+                                 f"{len(MIGRATIONS)}: open it once for writing to migrate it")
+        else:
+            store.migrate()
+    except BaseException:
+        connection.close()
+        raise
+    return store
+
+
+# --- aggregation in SQL -----------------------------------------------------------------------
+
+_TRUNCATE = {"day": "day", "week": "week", "month": "month", "quarter": "quarter", "year": "year"}
+
+
+def timeline(store: Store, version: str, by: str = "month", by_actor: bool = False,
+             min_confidence: float | None = None, actor: str | None = None,
+             since: str | None = None) -> list[dict]:
+    """The ``stance track`` table from the store, counted in SQL: the same rows as
+    :func:`stance.tracking.aggregate` over the same predictions (furniture and sentences below
+    ``min_confidence`` left out; ``actor`` and ``since`` narrow it).
+
+    Rows are grouped on the date truncated to the period's first day (``date_trunc``, integer
+    work) and only the grouped rows are written as ISO periods; articles per row are counted
+    from one row per (article, actor) rather than with ``count(DISTINCT …)`` over sentences.
+    """
+    from stance.labels import ACTORS
+    from stance.periods import ALL, UNDATED, net_stance, period_of, period_sort_key
+
+    if by not in _TRUNCATE:
+        raise ValueError(f"unknown period {by!r}; expected one of {', '.join(_TRUNCATE)}")
+    group_actor = "p.actor" if by_actor else f"'{ALL}'"
+    where = ["p.model_version = ?", "NOT p.furniture"]
+    params: list = [version]
+    if min_confidence is not None:
+        where.append("p.confidence >= ?")
+        params.append(min_confidence)
+    if actor is not None:
+        where.append("p.actor = ?")
+        params.append(actor)
+    joined = "JOIN articles a ON a.id = p.article_id"
+    if since is not None:
+        where.append("a.published >= ?")
+        params.append(dt.date.fromisoformat(since))
+    condition = " AND ".join(where)
+    start = f"date_trunc('{_TRUNCATE[by]}', a.published)"
+    per_label = store.db.execute(
+        f"""SELECT {start}, {group_actor}, p.label, count(*), sum(p.confidence)
+            FROM predictions p {joined} WHERE {condition} GROUP BY ALL""", params).fetchall()
+    per_row = store.db.execute(
+        f"""WITH pa AS (SELECT p.article_id, {group_actor} AS actor FROM predictions p {joined}
+                        WHERE {condition} GROUP BY ALL)
+            SELECT {start}, pa.actor, count(*) FROM pa JOIN articles a ON a.id = pa.article_id
+            GROUP BY ALL""", params).fetchall()
+
+    def period(day) -> str:
+        return period_of(day.isoformat(), by) if day is not None else UNDATED
+
+    labels: dict[tuple, dict[str, tuple[int, float]]] = {}
+    sentences: dict[tuple, int] = {}
+    for day, actor_value, label, n, mass in per_label:
+        key = (period(day), actor_value)
+        labels.setdefault(key, {})[label] = (n, mass)
+        sentences[key] = sentences.get(key, 0) + n
+    order = {name: i for i, name in enumerate((ALL, *ACTORS))}
+    rows = []
+    for day, actor_value, articles in sorted(
+            per_row, key=lambda r: (period_sort_key(period(r[0])), order.get(r[1], len(order)))):
+        key = (period(day), actor_value)
+        found, total = labels[key], sentences[key]
+        counts = {label: found.get(label, (0, 0.0))[0] for label in LABELS}
+        row = {"period": key[0], "actor": actor_value, "articles": articles, "sentences": total}
+        row.update({column(label): counts[label] for label in LABELS})
+        row.update({f"share_{column(label)}": round(counts[label] / total, 4) for label in LABELS})
+        stance_total = sum(counts[label] for label in STANCES)
+        if stance_total:
+            # The most frequent non-neutral label; ties go to the larger summed confidence.
+            dominant = max(STANCES, key=lambda label: (counts[label], found.get(label, (0, 0.0))[1]))
+            n, mass = found[dominant]
+            share, confidence = round(n / stance_total, 4), round(mass / n, 4)
+        else:
+            dominant, share, confidence = NEUTRAL, None, None
+        row.update(net_stance=net_stance(counts), dominant_stance=dominant, dominant_share=share,
+                   dominant_confidence=confidence)
+        rows.append(row)
+    return rows

@@ -1,0 +1,230 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from stance import scoring
+from stance import store as store_module
+from stance.articles import Article, read_inputs
+from stance.cli import main
+from stance.incremental import model_version, score_store
+from stance.store import StoreError, open_store, timeline
+from stance.tracking import aggregate, track
+from tests.conftest import ARTICLES, ROOT
+from tests.test_cli import FakeClassifier
+
+
+class VersionedFake(FakeClassifier):
+    def __init__(self, version="fake-1", salt=""):
+        super().__init__()
+        self.version, self.salt = version, salt
+
+    def predict_proba(self, texts, batch_size=64, **kwargs):
+        return super().predict_proba([self.salt + t for t in texts], batch_size, **kwargs)
+
+
+def _article(key, text, url=None, published="2023-07-11"):
+    return Article(id=key, text=text, url=url, published=published)
+
+
+@pytest.fixture
+def db(tmp_path):
+    with open_store(str(tmp_path / "corpus.duckdb")) as opened:
+        yield opened
+
+
+def test_the_same_url_or_text_is_a_duplicate_and_a_taken_key_is_renamed(db):
+    first = list(db.ingest([_article("a", "Kyiv wants to join NATO.", "https://x.example/a"),
+                            _article("b", "Kyiv  wants to join\nNATO.", None),  # same text, re-spaced
+                            _article("c", "Moscow objects.", "https://x.example/a")]))
+    assert [(r.key, r.status) for r in first] == [("a", "added"), ("b", "duplicate"), ("c", "duplicate")]
+    assert first[1].reason == "same text as 'a'" and first[2].reason == "same url as 'a'"
+    again = list(db.ingest([_article("a", "Kyiv wants to join NATO.", "https://x.example/a"),
+                            _article("a", "A different article under the same name.")]))
+    assert [(r.key, r.status) for r in again] == [("a", "duplicate"), ("a#2", "added")]
+    assert db.counts()["articles"] == 2
+
+
+def test_articles_keep_their_metadata_and_sentences_their_offsets(db):
+    text = "Read also Kremlin says NATO summit declaration confirms its worst fears\nKyiv wants in."
+    [result] = db.ingest([Article(id="p", text=text, title="T", source="Planet", url="https://p.example",
+                                  published="2023-07-11", date_source="page metadata",
+                                  text_source="page", fetched_at="2023-07-12T10:00:00+00:00")])
+    row = db.db.execute("SELECT key, title, site, CAST(published AS VARCHAR), date_source, text_source, "
+                        "sentences FROM articles").fetchone()
+    assert row == ("p", "T", "Planet", "2023-07-11", "page metadata", "page", 2)
+    sentences = db.db.execute("SELECT sentence_index, start_char, end_char, text, furniture "
+                              "FROM sentences ORDER BY 1").fetchall()
+    assert [(s[3], s[4]) for s in sentences] == [(text.splitlines()[0], True), ("Kyiv wants in.", False)]
+    assert all(text[s[1]:s[2]] == s[3] for s in sentences)
+    assert result.sentences == 2
+
+
+def test_schema_is_versioned_and_migrations_run_once(tmp_path, monkeypatch):
+    path = str(tmp_path / "s.duckdb")
+    with open_store(path) as first:
+        assert first.schema_version() == len(store_module.MIGRATIONS)
+        list(first.ingest([_article("a", "Kyiv wants to join NATO.")]))
+    monkeypatch.setattr(store_module, "MIGRATIONS",
+                        [*store_module.MIGRATIONS, ["ALTER TABLE articles ADD COLUMN language VARCHAR"]])
+    with open_store(path) as upgraded:
+        assert upgraded.schema_version() == len(store_module.MIGRATIONS)
+        assert upgraded.db.execute("SELECT key, language FROM articles").fetchall() == [("a", None)]
+        assert upgraded.migrate() == []
+    monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+    with pytest.raises(StoreError, match="written by a newer stance"):
+        open_store(path)
+
+
+def test_scoring_adds_only_what_the_model_has_not_scored_and_keeps_history(db):
+    list(db.ingest([_article(f"a{i}", f"Kyiv wants to join NATO, article {i}.") for i in range(3)]))
+    first = score_store(db, VersionedFake("fake-1"))
+    assert (first.articles, first.sentences) == (3, 3)
+    assert score_store(db, VersionedFake("fake-1")).articles == 0
+    list(db.ingest([_article("a3", "Moscow objects to it.")]))
+    assert score_store(db, VersionedFake("fake-1")).articles == 1
+    assert score_store(db, VersionedFake("fake-2", salt="x")).articles == 4
+    per_version = dict(db.db.execute("SELECT model_version, count(*) FROM predictions GROUP BY 1").fetchall())
+    assert per_version == {"fake-1": 4, "fake-2": 4}
+    assert db.latest_model() == "fake-2"
+
+
+def test_store_predictions_equal_file_scoring(tmp_path):
+    fake = FakeClassifier()
+    with open_store(str(tmp_path / "c.duckdb")) as db:
+        list(db.ingest(a for a in read_inputs([str(ARTICLES)]) if isinstance(a, Article)))
+        score_store(db, fake)
+        stored = db.db.execute("""SELECT a.key, p.sentence_index, p.label, p.confidence, p.actor
+            FROM predictions p JOIN articles a ON a.id = p.article_id ORDER BY 1, 2""").fetchall()
+    from_files = sorted((s.article_id, s.index, s.label, s.confidence, s.actor)
+                        for s in track(fake, read_inputs([str(ARTICLES)])).sentences)
+    content = [row for row in stored if (row[0], row[1]) in {(r[0], r[1]) for r in from_files}]
+    assert content == from_files and len(stored) > len(content)  # furniture rows are stored too
+
+
+@pytest.mark.parametrize("by, by_actor, min_confidence", [("month", False, None), ("week", True, None),
+                                                          ("quarter", True, 0.3), ("day", False, None)])
+def test_timeline_in_sql_equals_the_tracking_table(tmp_path, by, by_actor, min_confidence):
+    fake = FakeClassifier()
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "undated.txt").write_text("Lavrov said Kyiv must never join NATO.\nStoltenberg disagreed.")
+    (extra / "2021-01-03-new-year.txt").write_text("Zelensky said Ukraine belongs in NATO.")  # ISO 2020-W53
+    inputs = [str(ARTICLES), str(extra)]
+    with open_store(str(tmp_path / "c.duckdb")) as db:
+        list(db.ingest(a for a in read_inputs(inputs) if isinstance(a, Article)))
+        score_store(db, fake)
+        from_sql = timeline(db, model_version(fake), by, by_actor, min_confidence)
+    tracking = track(fake, read_inputs(inputs), by=by, min_confidence=min_confidence)
+    assert from_sql == aggregate(tracking.sentences, by_actor)
+
+
+def test_predictions_carry_the_actor_and_the_state_behind_it(db):
+    text = "Hungarian Foreign Minister Peter Szijjarto said Budapest would veto it."
+    list(db.ingest([_article("a", text)]))
+    score_store(db, FakeClassifier())
+    assert db.db.execute("SELECT actor, actor_detail FROM predictions").fetchall() == [("nato", "HU")]
+
+
+def test_ingest_score_and_track_commands(tmp_path, monkeypatch, capsys):
+    from stance import cli
+
+    monkeypatch.setattr(cli, "_load_classifier", lambda args: FakeClassifier())
+    monkeypatch.setenv("STANCE_DB", str(tmp_path / "env.duckdb"))
+    report = tmp_path / "report.jsonl"
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "empty.txt").write_bytes(b"")
+    assert main(["ingest", str(ARTICLES), str(tmp_path / "in"), "--report", str(report)]) == 0
+    assert main(["ingest", str(ARTICLES)]) == 0
+    err = capsys.readouterr().err
+    assert "ingested 5 article(s)" in err and "1 skipped" in err and "5 duplicate(s)" in err
+    statuses = [json.loads(line)["status"] for line in report.read_text().splitlines()]
+    assert sorted(statuses) == ["added"] * 5 + ["skipped"]
+    assert main(["score", "--db"]) == 0
+    assert "scored 5 article(s)" in capsys.readouterr().err
+    table = tmp_path / "t.csv"
+    assert main(["track", "--db", "--by", "year", "-o", str(table)]) == 0
+    assert table.read_text().splitlines()[0].startswith("period,actor,articles,sentences")
+    assert main(["track", "--db", "--model-version", "nope"]) == 2
+    assert main(["score", "--db", "-o", "x.jsonl"]) == 2
+    assert "does not apply with --db" in capsys.readouterr().err
+    assert main(["track", "--db", str(tmp_path / "missing.duckdb")]) == 2
+
+
+_KILLABLE = textwrap.dedent("""
+    import sys, time
+    from stance import cli, scoring
+    from tests.test_cli import FakeClassifier
+
+    class Announcing(FakeClassifier):
+        def predict_proba(self, texts, batch_size=64, **kwargs):
+            print(f"batch {self.calls + 1}", flush=True)
+            if "--slow" in sys.argv:
+                time.sleep(0.5)  # the parent kills the run while a batch is in flight
+            return super().predict_proba(texts, batch_size, **kwargs)
+
+    cli._load_classifier = lambda args: Announcing()
+    scoring.PREDICT_CHUNK = 4
+    sys.exit(cli.main(["score", "--db", sys.argv[1]]))
+""")
+
+
+def _score_process(db_path, *extra):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-c", _KILLABLE, str(db_path), *extra], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _rows(path):
+    with open_store(str(path), read_only=True) as db:
+        return db.db.execute("SELECT * FROM predictions ORDER BY article_id, sentence_index").fetchall()
+
+
+def test_a_run_killed_mid_batch_loses_at_most_that_batch_and_resumes_to_the_same_rows(tmp_path):
+    articles = [_article(f"a{i}", f"Zelensky said Ukraine belongs in NATO, article {i}. The Kremlin "
+                                  f"said it never will. Ministers met on day {i}.") for i in range(12)]
+    for name in ("killed", "whole"):
+        with open_store(str(tmp_path / f"{name}.duckdb")) as db:
+            list(db.ingest(articles))
+    whole = _score_process(tmp_path / "whole.duckdb")
+    assert whole.wait(timeout=120) == 0, whole.stderr.read()
+
+    killed = _score_process(tmp_path / "killed.duckdb", "--slow")
+    for line in killed.stdout:
+        if line.strip() == "batch 4":  # batches 1-3 committed, the fourth in flight
+            break
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=30)
+    with open_store(str(tmp_path / "killed.duckdb"), read_only=True) as db:
+        scored = db.db.execute("SELECT count(*) FROM scored_articles").fetchone()[0]
+        rows = db.db.execute("SELECT count(*) FROM predictions").fetchone()[0]
+    # PREDICT_CHUNK 4 and 3 sentences an article: one article a batch; three batches committed.
+    assert scored == 3 and rows == 9
+
+    resumed = _score_process(tmp_path / "killed.duckdb")
+    assert resumed.wait(timeout=120) == 0, resumed.stderr.read()
+    assert "scored 9 article(s)" in resumed.stderr.read()
+    assert _rows(tmp_path / "killed.duckdb") == _rows(tmp_path / "whole.duckdb")
+
+
+def test_a_second_writer_gets_a_clear_error(tmp_path):
+    path = tmp_path / "locked.duckdb"
+    code = ("import sys; from stance.store import open_store, StoreError\n"
+            "try:\n    open_store(sys.argv[1])\nexcept StoreError as e:\n    print(e); sys.exit(3)\n")
+    with open_store(str(path)):
+        other = subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT, capture_output=True,
+                               text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert other.returncode == 3 and "in use by another process" in other.stdout
+
+
+def test_scoring_batches_are_prediction_chunks_of_whole_articles(db, monkeypatch):
+    monkeypatch.setattr(scoring, "PREDICT_CHUNK", 5)
+    list(db.ingest([_article(f"a{i}", f"One {i}. Two. Three.") if i % 2 else
+                    _article(f"a{i}", f"Article {i} has a single sentence.") for i in range(6)]))
+    fake = FakeClassifier()
+    run = score_store(db, fake)
+    assert (run.articles, run.batches) == (6, fake.calls) and run.batches == 3
