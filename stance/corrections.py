@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stance.jsonl import jsonl_rows
 from stance.labels import ACTORS, LABELS
 from stance.review import (
     ACTOR_CONTROL,
@@ -282,20 +283,7 @@ def read_labels(paths: Iterable[str]) -> list[dict]:
     sentence replaces an earlier one. Rows without a label (ties) are kept with ``label`` None."""
     by_key: dict[tuple, dict] = {}
     for path in paths:
-        try:
-            lines = Path(path).read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            raise CorrectionsError(f"{path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CorrectionsError(f"{path}: cannot read it: {exc}") from None
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                message = getattr(exc, "msg", exc)
-                raise CorrectionsError(f"{path}:{number}: malformed JSON: {message}") from None
+        for number, row in jsonl_rows(path, CorrectionsError):
             key, why = _task_key(row if isinstance(row, dict) else {})
             if key is None:
                 raise CorrectionsError(f"{path}:{number}: not a label row ({why})")

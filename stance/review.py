@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from stance.jsonl import jsonl_rows
 from stance.labels import ACTORS, LABELS, column
 
 UNCERTAIN = "uncertain"
@@ -87,19 +88,7 @@ def read_scored(paths: Iterable[str]) -> list[dict]:
     """The rows of `stance score` JSONL files, in file order."""
     rows = []
     for path in paths:
-        try:
-            lines = Path(path).read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            raise ReviewError(f"{path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ReviewError(f"{path}: cannot read it: {exc}") from None
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise ReviewError(f"{path}:{number}: malformed JSON: {getattr(exc, 'msg', exc)}") from None
+        for number, row in jsonl_rows(path, ReviewError):
             missing = [k for k in ("article_id", "start", "end", "text", "label") if k not in row] \
                 if isinstance(row, dict) else ["an object"]
             if missing:

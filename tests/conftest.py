@@ -46,3 +46,12 @@ def tiny_model_dir(tmp_path_factory) -> Path:
                             device="cpu", bootstrap=0)
     train(config)
     return out / "tiny"
+
+
+@pytest.fixture
+def site():
+    """The loopback web site of tests/fixtures/web (pages, feeds and exports linking to them)."""
+    from tests.loopback import site as serve
+
+    with serve() as server:
+        yield server

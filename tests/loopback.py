@@ -94,3 +94,19 @@ def linked_fixture(name: str, server: LoopbackServer, directory: Path) -> Path:
     target.write_text((WEB / name).read_text(encoding="utf-8").replace("{base}", server.base),
                       encoding="utf-8")
     return target
+
+
+@contextlib.contextmanager
+def site():
+    """The fixture site served on loopback (pages and the files that link to them)."""
+    with LoopbackServer(site_routes()) as server:
+        yield server
+
+
+def read_split(path: Path, **options) -> tuple[dict, dict]:
+    """``read_inputs`` on one input: the articles by id, and the skipped inputs' reasons by id."""
+    from stance.articles import Article, ReadOptions, Skipped, read_inputs
+
+    items = list(read_inputs([str(path)], options=ReadOptions(**options)))
+    return ({a.id: a for a in items if isinstance(a, Article)},
+            {s.id: s.reason for s in items if isinstance(s, Skipped)})

@@ -1,20 +1,9 @@
-import pytest
 
-from stance.articles import Article, ReadOptions, Skipped, read_inputs
 from stance.feeds import html_fragment_text, looks_like_feed
-from tests.loopback import WEB, LoopbackServer, linked_fixture, site_routes
+from tests import loopback
+from tests.loopback import WEB, linked_fixture
 
-
-@pytest.fixture
-def site():
-    with LoopbackServer(site_routes()) as server:
-        yield server
-
-
-def _read(path, **options):
-    items = list(read_inputs([str(path)], options=ReadOptions(**options)))
-    return ({a.id: a for a in items if isinstance(a, Article)},
-            {s.id: s.reason for s in items if isinstance(s, Skipped)})
+_read = loopback.read_split
 
 
 def test_entries_are_read_from_their_linked_pages_else_their_summaries(site, tmp_path):
