@@ -7,7 +7,7 @@ the same sentences, labels and summary whichever way it arrives.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -139,6 +139,32 @@ def check_min_confidence(value: float | None) -> float | None:
     return value
 
 
+def sentence_probabilities(classifier, texts: Sequence[str], contexts: Sequence[str],
+                           furniture: Sequence[bool], batch_size: int = 64) -> list[dict[str, float]]:
+    """Probabilities per sentence, in order: page furniture is ``neutral`` without running the model,
+    every other sentence is read with its context (:func:`stance.context.previous_sentences`).
+
+    The one place sentences meet the model, for `stance score` and the batch engines alike.
+    """
+    content = [i for i, is_furniture in enumerate(furniture) if not is_furniture]
+    probs = classifier.predict_proba([texts[i] for i in content], batch_size=batch_size,
+                                     contexts=[contexts[i] for i in content]) if content else None
+    out: list[dict[str, float]] = [_FURNITURE_PROBS] * len(texts)
+    for k, i in enumerate(content):
+        out[i] = {label: float(v) for label, v in zip(LABELS, probs[k], strict=True)}
+    return out
+
+
+def scored_sentence(article_id: str, index: int, start: int, end: int, text: str, furniture: bool,
+                    probabilities: dict[str, float], min_confidence: float | None = None) -> ScoredSentence:
+    """The label is the most probable one; below ``min_confidence`` a content sentence is ``uncertain``."""
+    label = max(probabilities, key=probabilities.get)
+    uncertain = (min_confidence is not None and not furniture
+                 and probabilities[label] < min_confidence)
+    return ScoredSentence(article_id, index, start, end, text, label, probabilities[label], probabilities,
+                          furniture, uncertain)
+
+
 def score_articles(classifier, items: Iterable[Article | Skipped], batch_size: int = 64,
                    progress=None, min_confidence: float | None = None) -> Iterator[ArticleResult]:
     """Score articles in input order; skipped inputs pass through as results with a reason.
@@ -152,28 +178,19 @@ def score_articles(classifier, items: Iterable[Article | Skipped], batch_size: i
     buffered = 0
 
     def flush():
-        texts, contexts = [], []
+        texts, furniture, contexts = [], [], []
         for _, sentences in pending:
-            before = previous_sentences([s.text for s in sentences], [s.furniture for s in sentences])
-            for s, context in zip(sentences, before, strict=True):
-                if not s.furniture:
-                    texts.append(s.text)
-                    contexts.append(context)
-        probs = classifier.predict_proba(texts, batch_size=batch_size, contexts=contexts) if texts else None
+            article_texts, article_furniture = [s.text for s in sentences], [s.furniture for s in sentences]
+            texts += article_texts
+            furniture += article_furniture
+            contexts += previous_sentences(article_texts, article_furniture)
+        probs = sentence_probabilities(classifier, texts, contexts, furniture, batch_size)
         k = 0
         for result, sentences in pending:
             for s in sentences:
-                if s.furniture:
-                    p = _FURNITURE_PROBS
-                else:
-                    p = {label: float(v) for label, v in zip(LABELS, probs[k], strict=True)}
-                    k += 1
-                label = max(p, key=p.get)
-                uncertain = (min_confidence is not None and not s.furniture
-                             and p[label] < min_confidence)
-                result.sentences.append(ScoredSentence(
-                    result.article.id, s.index, s.start, s.end, s.text, label, p[label], p,
-                    s.furniture, uncertain))
+                result.sentences.append(scored_sentence(result.article.id, s.index, s.start, s.end, s.text,
+                                                        s.furniture, probs[k], min_confidence))
+                k += 1
             yield result
             if progress is not None:
                 progress.update(1)
