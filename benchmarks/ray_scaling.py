@@ -116,7 +116,9 @@ def report(results: dict, articles: int, sentences: int) -> str:
         "(model loading and Ray's start included); memory is the peak summed RSS of the process tree "
         "(driver, GCS, raylet, workers). 1-minute load average "
         f"{results['load_before']:.1f} before and {results['load_after']:.1f} after: other engineers' jobs "
-        "shared these 2 cores during the runs, so the figures move between runs.",
+        "shared these 2 cores during the runs, so the figures move between runs; when the load falls "
+        "during the run (the CLI runs first), the CLI-vs-Ray ratio says more about the load than about "
+        "the engines. Run once.",
         "",
         "| engine | sentences/s | wall time | peak memory | rows identical to the CLI's |",
         "|---|---:|---:|---:|---|",
@@ -134,7 +136,7 @@ def report(results: dict, articles: int, sentences: int) -> str:
     rates = {a: sentences / r["seconds"] for a, r in results["ray"].items()}
     first = min(rates)
     scaling = ", ".join(f"{a} actor(s) {rates[a] / rates[first]:.2f}×" for a in sorted(rates))
-    hours = TARGET_SENTENCES / (GPU_ACTORS * GPU_RATE_ESTIMATE) / 3600
+    seconds = TARGET_SENTENCES / (GPU_ACTORS * GPU_RATE_ESTIMATE)
     lines += [
         "",
         f"Scaling with actors on this machine (relative to {first}): {scaling}. With 2 cores shared by "
@@ -143,7 +145,7 @@ def report(results: dict, articles: int, sentences: int) -> str:
         "",
         f"Projection, an estimate, not a measurement: {TARGET_SENTENCES:,} sentences at {GPU_ACTORS} GPU "
         f"actors of {GPU_RATE_ESTIMATE:,.0f} sentences/s each (the speed issue's in-process goal for one "
-        f"H100/H200; no GPU was lent to this session) take {hours * 60:.0f} minutes of classification, if "
+        f"H100/H200; no GPU was lent to this session) take {seconds:.0f} s of classification, if "
         f"the CPU segmentation tasks keep up: pysbd segments ~2,200 sentences/s per core, so "
         f"{GPU_ACTORS * GPU_RATE_ESTIMATE / 2200:,.0f} CPU cores of segmentation are needed in front of "
         "the 8 GPUs (docs/ray.md, sizing). On CPUs only, at this run's CLI rate per core "
@@ -160,7 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--actors", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--json", default=None, help="also save the raw figures here")
+    parser.add_argument("--from-json", default=None,
+                        help="rewrite the section from figures saved with --json (no new runs)")
     args = parser.parse_args(argv)
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text(encoding="utf-8"))
+        text = report(saved, saved["articles"], saved["sentences"])
+        publish("ray_scaling", text, write=not args.no_write)
+        return 0
     import ray
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             results["ray"][actors] = r
             print(f"ray {actors} actor(s): {r}", file=sys.stderr)
         results["load_after"] = os.getloadavg()[0]
+        results["articles"], results["sentences"] = args.articles, len(cli_rows)
     text = report(results, args.articles, len(cli_rows))
     publish("ray_scaling", text, write=not args.no_write, report=results, json_path=args.json)
     return 0
