@@ -4,7 +4,7 @@ and ingest of saved pages.
 No real model runs here: the figures are the store's own costs. Predictions come from a fake
 classifier (a hash of each sentence) or are generated in SQL, so the 2 shared cores stay free;
 the model's time per sentence is in the throughput section and is the same either way
-(stance.scoring.sentence_probabilities serves files and the store).
+(stance.scoring.article_probabilities serves files and the store).
 
 1. ``timeline``: 1M synthetic sentence rows (30,000 articles × 33 sentences, 2019–2024, labels and
    actors drawn at random) written straight into the store schema; the file size; the time of a

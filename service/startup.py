@@ -33,8 +33,8 @@ def _one_line(exc: BaseException) -> str:
 
 
 def load_verified(model_dir: Path, warn: bool = True) -> tuple[StanceClassifier, str]:
-    """(classifier, version): the loaded classifier after its probe check, and the short digest of
-    the file it serves. Raises StartupError."""
+    """(classifier, version): the loaded classifier after its probe check, and its ``version`` (the
+    short digest of the file it serves, as batch rows record it). Raises StartupError."""
     try:
         classifier = StanceClassifier.load(model_dir, device="auto")
     except ModelError as exc:
@@ -52,7 +52,9 @@ def load_verified(model_dir: Path, warn: bool = True) -> tuple[StanceClassifier,
         raise StartupError(str(exc)) from exc
     except Exception as exc:  # the model loaded but cannot run
         raise StartupError(f"model {model_dir} fails on the probe sentences: {_one_line(exc)}") from exc
-    return classifier, digest[:12]
+    if digest != classifier.digest:  # replaced between loading and the check
+        raise StartupError(f"model {model_dir}: {classifier.served_file.name} changed while it was loaded")
+    return classifier, classifier.version
 
 
 def preflight_or_exit(model_dir: Path) -> None:

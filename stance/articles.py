@@ -27,7 +27,7 @@ from stance.dates import parse_date
 from stance.records import Article, ArticleError, Skipped, decode_text
 
 __all__ = ["Article", "ArticleError", "Skipped", "article_from_record", "decode_text", "parse_date",
-           "read_inputs"]
+           "read_inputs", "read_jsonl_text"]
 
 TEXT_SUFFIXES = (".txt", ".md")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -204,6 +204,12 @@ def _read_jsonl(lines: Iterable[str], name: str, whole_file: str | None = None
             continue
         article.path = where
         yield article
+
+
+def read_jsonl_text(text: str, path: str) -> Iterator[Article | Skipped]:
+    """The articles of a JSONL file's decoded text, read as `stance score` reads the file ``path``
+    (a local path or a URI: the batch engines read bytes from any filesystem)."""
+    return _read_jsonl(text.splitlines(), path.rstrip("/").rsplit("/", 1)[-1], whole_file=path)
 
 
 def _unsupported(path: Path) -> Skipped:

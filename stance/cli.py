@@ -341,7 +341,45 @@ def _cmd_score_db(args) -> int:
     return EXIT_OK if stored else EXIT_NOTHING_SCORED
 
 
+def _cmd_score_ray(args) -> int:
+    """`stance score --engine ray`: Parquet files in the directory -o (stance.ray_engine)."""
+    from stance import locate
+    from stance.model import ModelError, check_model_dir
+    from stance.ray_engine import RayEngineError, RayOptions, score
+
+    for flag, given in (("--summary", args.summary), ("--resume", args.resume),
+                        ("--db", args.db is not None), ("--labels", getattr(args, "labels", None))):
+        if given:
+            raise UsageError(f"{flag} is not available with --engine ray: it writes sentence rows "
+                             "to Parquet (summaries can be computed from them: see docs/ray.md)")
+    if args.output in (None, "-"):
+        raise UsageError("--engine ray needs -o DIR: a directory (or URI) for its Parquet files")
+    if args.format not in (None, "parquet"):
+        raise UsageError("--engine ray writes Parquet only")
+    model = locate.model_dir(args.model).resolve()
+    reason = locate.untrained_reason(model)
+    if reason:
+        raise ModelError(reason)
+    check_model_dir(model)
+    options = RayOptions(actors=args.actors, cpus_per_actor=args.cpus_per_actor,
+                         gpus_per_actor=args.gpus_per_actor, address=args.address, device=args.device,
+                         backend=args.backend, min_confidence=args.min_confidence)
+    try:
+        result, unread = score(args.paths, args.output, model, options)
+    except RayEngineError as exc:
+        raise UsageError(str(exc)) from exc
+    for item in unread:
+        print(f"skipped {item.id}: {item.reason}", file=sys.stderr)
+    for article_id, why in result.skipped:
+        print(f"skipped {article_id}: {why}", file=sys.stderr)
+    print(f"scored {result.articles} article(s), {result.sentences} sentences; skipped "
+          f"{len(unread) + len(result.skipped)}; wrote {args.output}", file=sys.stderr)
+    return EXIT_OK if result.articles else EXIT_NOTHING_SCORED
+
+
 def _cmd_score(args) -> int:
+    if getattr(args, "engine", "local") == "ray":
+        return _cmd_score_ray(args)
     from stance import resume
     from stance.output import RowWriter, check_destination, infer_format
     from stance.scoring import score_articles
@@ -665,6 +703,42 @@ def _add_input_options(parser) -> None:
                              "found by the names Media Cloud and GDELT exports use)")
 
 
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {value!r}")
+    return int(value)
+
+
+def _non_negative(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not number >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of at least 0, got {value!r}")
+    return number
+
+
+def _add_engine(parser) -> None:
+    group = parser.add_argument_group("engine", "scoring on a Ray cluster (pip install 'stance[ray]'; "
+                                      "docs/ray.md)")
+    group.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="local (default): this process; ray: JSONL/CSV/Parquet article tables from "
+                            "paths or URIs (s3://, gs://…) to a directory of Parquet files (-o DIR)")
+    group.add_argument("--actors", type=_positive_int, default=1,
+                       help="ray: classifier actors, each loading the model once (default 1)")
+    group.add_argument("--cpus-per-actor", type=_non_negative, default=1.0, metavar="N",
+                       help="ray: CPUs per actor, also its classifier's threads (default 1)")
+    group.add_argument("--gpus-per-actor", type=_non_negative, default=0.0, metavar="N",
+                       help="ray: GPUs per actor (default 0; > 0 runs the CUDA path)")
+    group.add_argument("--address", default=None,
+                       help="ray: a running cluster (ray://host:10001, host:6379, auto); default "
+                            "$RAY_ADDRESS, else a local cluster on 127.0.0.1")
+
+
+INPUTS_HELP = ".txt/.md file, directory, .jsonl of articles, or - (stdin)"
+
+
 def _add_tracking_parsers(sub) -> None:
     from stance.output import FORMAT_CHOICES
     from stance.tracking import PERIODS
@@ -921,6 +995,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(sc, "add the inputs (if any) to the store, then score every stored article the model "
                 "has not scored yet")
     _add_common(sc)
+    _add_engine(sc)
     sc.set_defaults(func=_cmd_score)
 
     ig = sub.add_parser("ingest", help="add articles (files, pages, feeds, CSV exports, URLs) to the store")

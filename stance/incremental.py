@@ -112,7 +112,7 @@ def score_store(store: Store, classifier, *, batch_size: int = 64, attributor=No
             start += len(chosen)
             sentences = store.sentences_of(chosen)
             groups = [([s[1] for s in sentences[i]], [s[2] for s in sentences[i]]) for i in chosen]
-            probabilities = scoring.sentence_probabilities(classifier, groups, batch_size)
+            probabilities = scoring.article_probabilities(classifier, groups, batch_size)
             published = store.published_of(chosen)
             # The learned actor decision reads each sentence's label, as `stance track` gives it.
             holders = [attributor.attribute(texts, furniture, [max(p, key=p.get) for p in probs],

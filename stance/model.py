@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -142,10 +143,17 @@ class StanceClassifier:
 
     @classmethod
     def load(cls, path: str | Path | None = None, device: str | None = "auto",
-             backend: str | None = "auto") -> StanceClassifier:
-        """Load a model directory; ``backend`` is ``auto`` (default), ``torch`` or ``onnx-int8``."""
+             backend: str | None = "auto", threads: int | None = None) -> StanceClassifier:
+        """Load a model directory; ``backend`` is ``auto`` (default), ``torch`` or ``onnx-int8``.
+
+        ``threads``: CPU threads one prediction may use (the int8 runner's workers, torch's intra-op
+        threads); default ``$STANCE_THREADS``, else the physical cores. An engine that runs several
+        classifiers on one machine (a Ray actor per core) passes 1. torch's setting is per process.
+        """
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
         quiet_transformers()
         path = Path(path) if path else default_model_dir()
         label_map = check_model_dir(path)
@@ -167,7 +175,7 @@ class StanceClassifier:
                   "temperature": label_map.get("temperature", 1.0)}
         if chosen == fast_path.ONNX_INT8:
             try:
-                runner = fast_path.OnnxInt8Runner(path / fast_path.FAST_MODEL_FILE,
+                runner = fast_path.OnnxInt8Runner(path / fast_path.FAST_MODEL_FILE, threads=threads,
                                                   pad_id=tokenizer.pad_token_id or 0)
             except Exception as exc:  # e.g. a file from an incompatible onnxruntime: fp32 still works
                 if backend == fast_path.ONNX_INT8:
@@ -175,15 +183,37 @@ class StanceClassifier:
                 common["backend_reason"] = f"{fast_path.FAST_MODEL_FILE} failed to load: {exc}"
             else:
                 # The torch weights are not loaded at all: less memory, faster start.
-                return cls(None, tokenizer, fast=runner, **common)
-        if os.environ.get(fast_path.THREADS_ENV):
+                return _versioned(cls(None, tokenizer, fast=runner, **common))
+        if threads is not None:
+            torch.set_num_threads(threads)
+        elif os.environ.get(fast_path.THREADS_ENV):
             torch.set_num_threads(fast_path.cpu_threads())
         model = AutoModelForSequenceClassification.from_pretrained(str(path), use_safetensors=True)
-        return cls(model, tokenizer, device=torch_device, **common)
+        return _versioned(cls(model, tokenizer, device=torch_device, **common))
 
     @property
     def name(self) -> str:
         return self.path.name if self.path else "in-memory"
+
+    @property
+    def served_file(self) -> Path | None:
+        """The weights file this classifier reads: ``model.int8.onnx`` or ``model.safetensors``."""
+        if self.path is None:
+            return None
+        int8 = self.backend == fast_path.ONNX_INT8
+        return self.path / (fast_path.FAST_MODEL_FILE if int8 else WEIGHTS_FILE)
+
+    @cached_property
+    def digest(self) -> str | None:
+        """sha256 of :attr:`served_file` when loaded (None for a classifier built in memory)."""
+        served = self.served_file
+        return fast_path.file_digest(served) if served is not None and served.is_file() else None
+
+    @property
+    def version(self) -> str | None:
+        """The model's version: the first 12 hex digits of :attr:`digest`, as the service's ``/model``
+        reports it and every batch row records it (two runs with one version used the same weights)."""
+        return self.digest[:12] if self.digest else None
 
     def token_ids(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> list[list[int]]:
         """Token ids as the model reads them: ``[CLS] sentence [SEP] context [SEP]`` for a context
@@ -262,6 +292,12 @@ class StanceClassifier:
     def predict(self, texts: Sequence[str], batch_size: int = 64,
                 contexts: Sequence[str] | None = None) -> list[Prediction]:
         return [to_prediction(row) for row in self.predict_proba(texts, batch_size, contexts)]
+
+
+def _versioned(classifier: StanceClassifier) -> StanceClassifier:
+    """Read the served file's digest now: the version names the file as it was when loaded."""
+    _ = classifier.digest
+    return classifier
 
 
 def encode(tokenizer, texts: Sequence[str], contexts: Sequence[str] | None, max_length: int) -> dict:

@@ -7,8 +7,8 @@ the same sentences, labels and summary whichever way it arrives.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -139,38 +139,50 @@ def summarise(result: ArticleResult) -> dict:
 _FURNITURE_PROBS = {label: float(label == NEUTRAL) for label in LABELS}
 
 
-def sentence_probabilities(classifier, articles: list[tuple[list[str], list[bool]]],
-                           batch_size: int = 64) -> list[list[dict[str, float]]]:
-    """Probabilities of every sentence of each article (its texts, its furniture flags), in one
-    prediction call: furniture is ``neutral`` without the model, and each content sentence is
-    read with the sentence before it (stance.context). ``stance score`` on files and on the
-    store (stance.store) both go through here, so a sentence gets the same numbers either way.
-    """
-    texts, contexts = [], []
-    for sentence_texts, furniture in articles:
-        before = previous_sentences(sentence_texts, furniture)
-        for text, is_furniture, context in zip(sentence_texts, furniture, before, strict=True):
-            if not is_furniture:
-                texts.append(text)
-                contexts.append(context)
-    probs = classifier.predict_proba(texts, batch_size=batch_size, contexts=contexts) if texts else None
-    out, k = [], 0
-    for _texts, furniture in articles:
-        rows = []
-        for is_furniture in furniture:
-            if is_furniture:
-                rows.append(_FURNITURE_PROBS)
-            else:
-                rows.append({label: float(v) for label, v in zip(LABELS, probs[k], strict=True)})
-                k += 1
-        out.append(rows)
-    return out
+def article_probabilities(classifier, articles: list[tuple[list[str], list[bool]]],
+                          batch_size: int = 64) -> list[list[dict[str, float]]]:
+    """:func:`sentence_probabilities` for whole articles (each its texts and furniture flags), in
+    one prediction call, with each sentence's context taken within its article. ``stance score``
+    on files and on the store (stance.store) both go through here."""
+    texts, contexts, furniture = [], [], []
+    for sentence_texts, flags in articles:
+        texts += sentence_texts
+        furniture += flags
+        contexts += previous_sentences(sentence_texts, flags)
+    flat = iter(sentence_probabilities(classifier, texts, contexts, furniture, batch_size))
+    return [[next(flat) for _ in sentence_texts] for sentence_texts, _ in articles]
 
 
 def check_min_confidence(value: float | None) -> float | None:
     if value is not None and not 0.0 <= value <= 1.0:
         raise ValueError(f"min_confidence must be between 0 and 1, got {value}")
     return value
+
+
+def sentence_probabilities(classifier, texts: Sequence[str], contexts: Sequence[str],
+                           furniture: Sequence[bool], batch_size: int = 64) -> list[dict[str, float]]:
+    """Probabilities per sentence, in order: page furniture is ``neutral`` without running the model,
+    every other sentence is read with its context (:func:`stance.context.previous_sentences`).
+
+    The one place sentences meet the model, for `stance score` and the batch engines alike.
+    """
+    content = [i for i, is_furniture in enumerate(furniture) if not is_furniture]
+    probs = classifier.predict_proba([texts[i] for i in content], batch_size=batch_size,
+                                     contexts=[contexts[i] for i in content]) if content else None
+    out: list[dict[str, float]] = [_FURNITURE_PROBS] * len(texts)
+    for k, i in enumerate(content):
+        out[i] = {label: float(v) for label, v in zip(LABELS, probs[k], strict=True)}
+    return out
+
+
+def scored_sentence(article_id: str, index: int, start: int, end: int, text: str, furniture: bool,
+                    probabilities: dict[str, float], min_confidence: float | None = None) -> ScoredSentence:
+    """The label is the most probable one; below ``min_confidence`` a content sentence is ``uncertain``."""
+    label = max(probabilities, key=probabilities.get)
+    uncertain = (min_confidence is not None and not furniture
+                 and probabilities[label] < min_confidence)
+    return ScoredSentence(article_id, index, start, end, text, label, probabilities[label], probabilities,
+                          furniture, uncertain)
 
 
 def score_articles(classifier, items: Iterable[Article | Skipped], batch_size: int = 64,
@@ -189,24 +201,19 @@ def score_articles(classifier, items: Iterable[Article | Skipped], batch_size: i
     buffered = 0
 
     def flush():
-        probs = sentence_probabilities(
+        probs = article_probabilities(
             classifier, [([s.text for s in sentences], [s.furniture for s in sentences])
                          for _, sentences in pending], batch_size)
         for (result, sentences), article_probs in zip(pending, probs, strict=True):
             for s, p in zip(sentences, article_probs, strict=True):
-                label = max(p, key=p.get)
-                confidence = p[label]
-                human = None if labels is None or s.furniture else labels.get(
-                    result.article.id, s.start, s.end, s.text)
-                if human is not None:
-                    label, confidence = human["label"], 1.0
-                uncertain = (min_confidence is not None and not s.furniture
-                             and confidence < min_confidence)
-                result.sentences.append(ScoredSentence(
-                    result.article.id, s.index, s.start, s.end, s.text, label, confidence, p,
-                    s.furniture, uncertain,
-                    None if labels is None else "human" if human is not None else "model",
-                    human.get("actor") if human is not None else None))
+                scored = scored_sentence(result.article.id, s.index, s.start, s.end, s.text,
+                                         s.furniture, p, min_confidence)
+                if labels is not None:
+                    human = None if s.furniture else labels.get(result.article.id, s.start, s.end, s.text)
+                    scored = (replace(scored, label=human["label"], confidence=1.0, uncertain=False,
+                                      label_source="human", human_actor=human.get("actor"))
+                              if human is not None else replace(scored, label_source="model"))
+                result.sentences.append(scored)
             yield result
             if progress is not None:
                 progress.update(1)
