@@ -51,5 +51,6 @@ def test_the_bento_installs_the_fast_path_and_the_input_readers():
 
 def test_bentoml_build_finds_uv_installed():
     # (tomllib is Python 3.11+; the project supports 3.10)
-    dev = re.search(r"^dev = \[(.*)\]$", (ROOT / "pyproject.toml").read_text(), re.MULTILINE).group(1)
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    dev = re.search(r"^dev = \[(.*?)\]$", pyproject, re.MULTILINE | re.DOTALL).group(1)
     assert re.search(r'"uv[>=<~ ]', dev)
