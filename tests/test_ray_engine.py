@@ -8,7 +8,6 @@ import pytest
 
 from stance.cli import main
 from stance.dataset import SEEDS_DIR, article_text
-from stance.model import default_model_dir
 from stance.ray_engine import RayEngineError, RayOptions, _local_cpus, check_output, init_ray, list_inputs
 from tests.conftest import ROOT
 
@@ -89,8 +88,8 @@ def test_without_ray_the_engine_says_how_to_install_it(monkeypatch):
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not (default_model_dir() / "model.safetensors").exists(), reason="no trained model")
-def test_ray_rows_equal_stance_score_on_a_local_cluster(tmp_path):
+def test_ray_rows_equal_stance_score_on_a_local_cluster(tmp_path, tiny_model_dir):
+    # The tiny model, so that CI (which trains no default model) runs the Ray path too.
     pytest.importorskip("ray")
     import pyarrow.dataset as ds
 
@@ -99,14 +98,15 @@ def test_ray_rows_equal_stance_score_on_a_local_cluster(tmp_path):
     corpus = tmp_path / "corpus.jsonl"  # one file: the engine splits it for the two actors
     corpus.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     local = tmp_path / "local.jsonl"
-    assert main(["score", str(corpus), "-o", str(local)]) == 0
+    assert main(["score", str(corpus), "-o", str(local), "--model", str(tiny_model_dir)]) == 0
     expected = [json.loads(line) for line in local.read_text(encoding="utf-8").splitlines()]
     out = tmp_path / "ray-out"
     # A process of its own, with a time limit: Ray's workers and a hang cannot outlive the test.
     script = textwrap.dedent(f"""
         import sys, ray
         from stance.cli import main
-        code = main(["score", {str(corpus)!r}, "--engine", "ray", "--actors", "2", "-o", {str(out)!r}])
+        code = main(["score", {str(corpus)!r}, "--engine", "ray", "--actors", "2", "-o", {str(out)!r},
+                     "--model", {str(tiny_model_dir)!r}])
         print("NODE_IP", ray.util.get_node_ip_address(), ray.get_runtime_context().gcs_address)
         sys.exit(code)
     """)
