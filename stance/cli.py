@@ -534,8 +534,6 @@ def _cmd_track_db(args, table_fmt: str) -> int:
     if args.paths:
         raise UsageError("with --db, track reads the store: add inputs with `stance ingest` and "
                          "score them with `stance score --db` first")
-    if args.by_actor == "detail":
-        raise UsageError("--by-actor detail is not available with --db yet: use --by-actor")
     for flag, value in (("--plot", args.plot), ("--html", args.html), ("--sentences", args.sentences)):
         if value:
             raise UsageError(f"{flag} is not available with --db yet: it needs every sentence row")

@@ -361,7 +361,7 @@ def open_store(path: str | None = None, read_only: bool = False) -> Store:
 _TRUNCATE = {"day": "day", "week": "week", "month": "month", "quarter": "quarter", "year": "year"}
 
 
-def timeline(store: Store, version: str, by: str = "month", by_actor: bool = False,
+def timeline(store: Store, version: str, by: str = "month", by_actor: bool | str = False,
              min_confidence: float | None = None, actor: str | None = None,
              since: str | None = None) -> list[dict]:
     """The ``stance track`` table from the store, counted in SQL: the same rows as
@@ -377,7 +377,9 @@ def timeline(store: Store, version: str, by: str = "month", by_actor: bool = Fal
 
     if by not in _TRUNCATE:
         raise ValueError(f"unknown period {by!r}; expected one of {', '.join(_TRUNCATE)}")
-    group_actor = "p.actor" if by_actor else f"'{ALL}'"
+    # "detail": the actor and its state or organisation, as tracking's ``actor/detail`` groups.
+    group_actor = ("p.actor || '/' || coalesce(p.actor_detail, '')" if by_actor == "detail"
+                   else "p.actor" if by_actor else f"'{ALL}'")
     where = ["p.model_version = ?", "NOT p.furniture"]
     params: list = [version]
     if min_confidence is not None:
@@ -413,11 +415,16 @@ def timeline(store: Store, version: str, by: str = "month", by_actor: bool = Fal
     order = {name: i for i, name in enumerate((ALL, *ACTORS))}
     rows = []
     for day, actor_value, articles in sorted(
-            per_row, key=lambda r: (period_sort_key(period(r[0])), order.get(r[1], len(order)))):
+            per_row, key=lambda r: (period_sort_key(period(r[0])),
+                                    order.get(r[1].partition("/")[0], len(order)), r[1])):
         key = (period(day), actor_value)
         found, total = labels[key], sentences[key]
         counts = {label: found.get(label, (0, 0.0))[0] for label in LABELS}
-        row = {"period": key[0], "actor": actor_value, "articles": articles, "sentences": total}
+        actor_name, _, detail = actor_value.partition("/")
+        row = {"period": key[0], "actor": actor_name}
+        if by_actor == "detail":
+            row["actor_detail"] = detail or None
+        row.update(articles=articles, sentences=total)
         row.update({column(label): counts[label] for label in LABELS})
         row.update({f"share_{column(label)}": round(counts[label] / total, 4) for label in LABELS})
         stance_total = sum(counts[label] for label in STANCES)

@@ -107,7 +107,8 @@ def test_store_predictions_equal_file_scoring(tmp_path):
 
 
 @pytest.mark.parametrize("by, by_actor, min_confidence", [("month", False, None), ("week", True, None),
-                                                          ("quarter", True, 0.3), ("day", False, None)])
+                                                          ("quarter", True, 0.3), ("day", False, None),
+                                                          ("month", "detail", None)])
 def test_timeline_in_sql_equals_the_tracking_table(tmp_path, by, by_actor, min_confidence):
     fake = FakeClassifier()
     extra = tmp_path / "extra"
