@@ -3,11 +3,6 @@
 Attribution runs on what the segmenter makes of an article's text, so training and evaluation do
 the same: each authored article is laid out as text (:func:`stance.dataset.article_text`),
 segmented, and every labelled sentence is matched to the segmenter sentence covering most of it.
-
-Two folders hold such articles: ``seeds/authored_articles`` (the stance model's articles too) and
-``seeds/actor_articles``, a supplement for the attributor only — commentary, op-eds, foreign-desk
-and EU/UN copy where analysts, writers, the EU, the UN and non-member states hold stances (the
-``other`` actor the first folder has few of). Both split by a hash of the article id.
 """
 
 from __future__ import annotations
@@ -47,14 +42,10 @@ def _best_cover(sentences: list[Sentence], start: int, end: int) -> int:
                key=lambda k: min(sentences[k].end, end) - max(sentences[k].start, start))
 
 
-ARTICLE_FOLDERS = ("authored_articles", "actor_articles")
-
-
-def labelled_articles(splits: set[str], seeds: Path = SEEDS_DIR,
-                      folders: tuple[str, ...] = ("authored_articles",)) -> Iterator[LabelledArticle]:
-    """The authored articles of the given ``article_*`` splits in ``folders`` of ``seeds``;
-    sentences without a label (the annotators disagreed) carry no gold."""
-    for path in sorted(p for folder in folders for p in (seeds / folder).glob("*.jsonl")):
+def labelled_articles(splits: set[str], seeds: Path = SEEDS_DIR) -> Iterator[LabelledArticle]:
+    """The authored articles of the given ``article_*`` splits; sentences without a label (the
+    annotators disagreed) carry no gold."""
+    for path in sorted((seeds / "authored_articles").glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue

@@ -60,11 +60,11 @@ def seed_predictions(seeds: Path = SEEDS, attributor: ActorAttributor | None = N
 
 
 def article_predictions(splits: set[str], attributor: ActorAttributor | None = None,
-                        seeds: Path = SEEDS, folders: tuple[str, ...] = ("authored_articles",)) -> list[dict]:
+                        seeds: Path = SEEDS) -> list[dict]:
     """Every labelled sentence of the authored articles in ``splits``, with ``predicted`` added."""
     attributor = attributor or ActorAttributor()
     rows = []
-    for article in labelled_articles(splits, seeds, folders):
+    for article in labelled_articles(splits, seeds):
         found = attributor.attribute(article.texts, article.furniture, article.labels(),
                                      article.published)
         for gold, holder in zip(article.gold, found, strict=True):
@@ -189,10 +189,6 @@ def evaluation_sets(data: list[str] | None, attributor: ActorAttributor) -> list
     sets = [("seed sentences", seed_predictions(attributor=attributor)),
             ("held-out authored articles (article_test), stance sentences",
              stance_rows(article_predictions({"article_test"}, attributor)))]
-    if any((SEEDS / "actor_articles").glob("*.jsonl")):
-        sets.append(("held-out actor supplement articles (article_test), stance sentences",
-                     stance_rows(article_predictions({"article_test"}, attributor,
-                                                     folders=("actor_articles",)))))
     for path in data or [str(SEEDS / "actor_test.jsonl")]:
         sets.append((path, file_predictions(Path(path), attributor)))
     return sets

@@ -2,8 +2,7 @@
 
     python -m stance.actor_training          # writes stance/data/actor_model.json
 
-Training uses the ``article_train`` articles (``seeds/authored_articles`` and the attributor's
-supplement ``seeds/actor_articles``) and the ``train`` split of the isolated authored
+Training uses the ``article_train`` articles and the ``train`` split of the isolated authored
 sentences (``seeds/authored``: one-sentence articles, where analysts, other states and sentences
 with no holder at all are common, unlike in the articles). The regularisation strength is chosen
 on the validation halves of both (mean accuracy on stance-bearing sentences, the ones tracking
@@ -18,7 +17,7 @@ import argparse
 from importlib import resources
 from pathlib import Path
 
-from stance.actor_data import ARTICLE_FOLDERS, labelled_articles
+from stance.actor_data import labelled_articles
 from stance.actor_features import article_features
 from stance.actor_model import DEFAULT_RESOURCE, ActorModel, fit
 from stance.actors import _VERB, ActorAttributor
@@ -32,10 +31,10 @@ Examples = tuple[list[dict], list[str], list[str]]  # feature dicts, gold actors
 
 
 def article_examples(split: str, seeds: Path = SEEDS_DIR) -> Examples:
-    """Every labelled sentence of the authored articles (both folders) of an ``article_*`` split."""
+    """Every labelled sentence of the authored articles of an ``article_*`` split."""
     rules = ActorAttributor(model=None)
     rows, actors, labels = [], [], []
-    for article in labelled_articles({split}, seeds, ARTICLE_FOLDERS):
+    for article in labelled_articles({split}, seeds):
         prepared, found = rules.rule_pass(article.texts, article.furniture, article.published)
         features = article_features(prepared, found, article.furniture, article.labels(), _VERB)
         for row, gold in zip(features, article.gold, strict=True):

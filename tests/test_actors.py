@@ -218,18 +218,3 @@ def test_the_learned_layer_leaves_analysts_to_the_rules():
         ["Anders Fogh Rasmussen said allies should invite Ukraine at the summit."],
         None, ["pro-membership"], "2024-06-01")[0]
     assert former.detail == "NATO"  # out of office: known by the office held last
-
-
-def test_the_actor_supplement_is_well_formed_and_new():
-    rows = [json.loads(line) for path in (SEEDS / "actor_articles").glob("*.jsonl")
-            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert len(rows) >= 25
-    sentences = [s for a in rows for s in [a["headline"], *(x for p in a["paragraphs"] for x in p)]]
-    assert {s["actor"] for s in sentences} <= set(ACTORS)
-    assert {s["label"] for s in sentences} <= {"pro-membership", "conceding", "opposing", "neutral", None}
-    stance_other = [s for s in sentences if s["label"] not in (None, "neutral") and s["actor"] == "other"]
-    assert len(stance_other) >= 50  # the holders the authored articles lack
-    authored = {s["text"] for path in (SEEDS / "authored_articles").glob("*.jsonl")
-                for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
-                for a in [json.loads(line)] for s in [a["headline"], *(x for p in a["paragraphs"] for x in p)]}
-    assert not {s["text"] for s in sentences if s.get("form") not in ("furniture", "byline")} & authored
