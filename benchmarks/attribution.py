@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import sys
 import time
@@ -28,26 +27,13 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from report_section import machine, publish  # noqa: E402
+from report_section import authored_corpus, machine, publish  # noqa: E402
 
 from stance.actors import ActorAttributor  # noqa: E402
 from stance.articles import article_from_record  # noqa: E402
-from stance.dataset import SEEDS_DIR, article_text  # noqa: E402
 from stance.model import StanceClassifier  # noqa: E402
 from stance.scoring import score_articles  # noqa: E402
 from stance.tracking import track  # noqa: E402
-
-
-def corpus(size: int) -> list:
-    records = []
-    for path in sorted((SEEDS_DIR / "authored_articles").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                article = json.loads(line)
-                records.append({"text": article_text(article)[0], "published": article["published"],
-                                "source": article["source"], "id": article["id"]})
-    return [article_from_record({**records[k % len(records)], "id": f"{records[k % len(records)]['id']}-{k}"},
-                                f"corpus[{k}]") for k in range(size)]
 
 
 def timed(fn) -> float:
@@ -64,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
-    articles = corpus(args.articles)
+    articles = [article_from_record(record, f"corpus[{k}]")
+                for k, record in enumerate(authored_corpus(args.articles))]
     classifier = StanceClassifier.load(args.model)
     scored = list(score_articles(classifier, articles))
     sentences = sum(len(r.sentences) for r in scored)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import sys
 import tempfile
@@ -29,31 +28,16 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from report_section import machine, publish  # noqa: E402
+from report_section import authored_corpus, machine, publish, write_jsonl  # noqa: E402
 
 from stance.actors import ActorAttributor  # noqa: E402
 from stance.articles import read_inputs  # noqa: E402
 from stance.cli import main as cli  # noqa: E402
 from stance.context import previous_sentences  # noqa: E402
-from stance.dataset import SEEDS_DIR, article_text  # noqa: E402
 from stance.model import StanceClassifier  # noqa: E402
 from stance.output import write_rows  # noqa: E402
 from stance.scoring import score_articles  # noqa: E402
 from stance.segment import segment  # noqa: E402
-
-
-def write_corpus(size: int, path: Path) -> None:
-    records = []
-    for source in sorted((SEEDS_DIR / "authored_articles").glob("*.jsonl")):
-        for line in source.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                article = json.loads(line)
-                records.append({"id": article["id"], "text": article_text(article)[0],
-                                "published": article["published"], "source": article["source"]})
-    with path.open("w", encoding="utf-8") as handle:
-        for k in range(size):
-            record = records[k % len(records)]
-            handle.write(json.dumps({**record, "id": f"{record['id']}-{k}"}) + "\n")
 
 
 def best_of(rounds: int, fn) -> float:
@@ -75,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="stance-pipeline-"))
     corpus = work / "corpus.jsonl"
-    write_corpus(args.articles, corpus)
+    write_jsonl(authored_corpus(args.articles), corpus)
     classifier = StanceClassifier.load(args.model)
     model_args = ["--model", str(classifier.path)] if classifier.path else []
 

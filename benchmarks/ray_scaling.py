@@ -32,9 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from report_section import machine, publish  # noqa: E402
-
-from stance.dataset import SEEDS_DIR, article_text  # noqa: E402
+from report_section import authored_corpus, machine, publish, write_jsonl  # noqa: E402
 
 MIB = 2**20
 TARGET_SENTENCES = 10_000_000
@@ -42,20 +40,6 @@ GPU_ACTORS = 8
 # Per GPU actor, sentences/s: the speed issue's goal for one H100/H200 in-process (tokenisation
 # included), not a measurement: no GPU was lent to the session that wrote this.
 GPU_RATE_ESTIMATE = 50_000.0
-
-
-def corpus(size: int, path: Path) -> None:
-    records = []
-    for source in sorted((SEEDS_DIR / "authored_articles").glob("*.jsonl")):
-        for line in source.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                article = json.loads(line)
-                records.append({"text": article_text(article)[0], "published": article["published"],
-                                "source": article["source"], "id": article["id"]})
-    with path.open("w", encoding="utf-8") as out:
-        for k in range(size):
-            record = records[k % len(records)]
-            out.write(json.dumps({**record, "id": f"{record['id']}-{k}"}) + "\n")
 
 
 def _tree_rss(pid: int) -> int:
@@ -174,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        corpus(args.articles, work / "corpus.jsonl")
+        write_jsonl(authored_corpus(args.articles), work / "corpus.jsonl")
         results = {"ray_version": ray.__version__, "load_before": os.getloadavg()[0], "ray": {}}
         stance = [sys.executable, "-m", "stance", "score", str(work / "corpus.jsonl")]
         results["cli"] = run([*stance, "-o", str(work / "cli.jsonl")], work)

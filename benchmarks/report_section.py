@@ -94,3 +94,26 @@ class PeakRSS:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, rss_bytes())
+
+
+def authored_corpus(size: int) -> list[dict]:
+    """``size`` article records (id, text, published, source) made of the authored articles
+    (``seeds/authored_articles``, laid out as text), repeated under new ids: a corpus with real
+    paragraphs, quotes and names for the benchmarks that need many articles."""
+    from stance.dataset import SEEDS_DIR, article_text
+
+    records = []
+    for source in sorted((SEEDS_DIR / "authored_articles").glob("*.jsonl")):
+        for line in source.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                article = json.loads(line)
+                records.append({"id": article["id"], "text": article_text(article)[0],
+                                "published": article["published"], "source": article["source"]})
+    return [{**records[k % len(records)], "id": f"{records[k % len(records)]['id']}-{k}"}
+            for k in range(size)]
+
+
+def write_jsonl(records: list[dict], path: Path) -> Path:
+    with path.open("w", encoding="utf-8") as out:
+        out.writelines(json.dumps(record) + "\n" for record in records)
+    return path

@@ -42,7 +42,8 @@ REQUIRED_COLUMNS = ("id", "text")
 OPTIONAL_COLUMNS = ("title", "source", *DATE_FIELDS, "reason")
 
 # What segment_table returns and classify_table reads.
-SEGMENT_SCHEMA = pa.schema([
+# Where each sentence comes from: the fields both tables begin with.
+_SENTENCE_ORIGIN = [
     pa.field("article_id", pa.string(), nullable=False),
     pa.field("published", pa.date32()),
     pa.field("source", pa.string()),
@@ -50,6 +51,9 @@ SEGMENT_SCHEMA = pa.schema([
     pa.field("start", pa.int64()),
     pa.field("end", pa.int64()),
     pa.field("text", pa.string()),
+]
+SEGMENT_SCHEMA = pa.schema([
+    *_SENTENCE_ORIGIN,
     pa.field("furniture", pa.bool_()),
     # The text the model reads with the sentence (stance.context): the previous content sentence.
     pa.field("context", pa.string()),
@@ -62,13 +66,7 @@ SCORE_COLUMNS = ("article_id", "sentence_index", "start", "end", "text", "label"
 
 # One row per sentence; a skipped article is one row with ``reason`` set and no sentence fields.
 SENTENCE_SCHEMA = pa.schema([
-    pa.field("article_id", pa.string(), nullable=False),
-    pa.field("published", pa.date32()),
-    pa.field("source", pa.string()),
-    pa.field("sentence_index", pa.int64()),
-    pa.field("start", pa.int64()),
-    pa.field("end", pa.int64()),
-    pa.field("text", pa.string()),
+    *_SENTENCE_ORIGIN,
     pa.field("label", pa.string()),
     pa.field("confidence", pa.float64()),
     *(pa.field(f"p_{column(label)}", pa.float64()) for label in LABELS),
