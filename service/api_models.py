@@ -19,8 +19,10 @@ Label = Literal["pro-membership", "conceding", "opposing", "neutral"]
 Period = Literal[PERIODS]  # type: ignore[valid-type]
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 Texts = Annotated[list[Text], Field(max_length=MAX_TEXTS_PER_REQUEST)]
-# At least one non-space character: an empty article is a 422.
-ArticleText = Annotated[str, Field(max_length=MAX_ARTICLE_CHARS, pattern=r"\S")]
+# At least one character that is not blank: an empty article is a 422. Blank is the union of
+# what JSON Schema's (ECMA) \s, pydantic's and Python's str.strip() call whitespace (ECMA alone
+# lets \x1c-\x1f and \x85 through, which the server reads as blank; only ECMA counts \ufeff).
+ArticleText = Annotated[str, Field(max_length=MAX_ARTICLE_CHARS, pattern=r"[^\s\x1c-\x1f\x85\ufeff]")]
 ArticleId = str | int | None
 # Sentences below it are kept, marked uncertain and left out of summaries and timelines.
 MinConfidence = Annotated[float, Field(ge=0, le=1)] | None
