@@ -32,7 +32,7 @@ browser:
 	  else echo "chromium/chromium-driver missing and not root: the browser test will skip"; fi; \
 	fi
 
-seeds/dataset/train.jsonl: $(STAMP) seeds/labels.jsonl $(wildcard seeds/authored/*.jsonl) $(wildcard seeds/articles/*)
+seeds/dataset/train.jsonl: $(STAMP) seeds/labels.jsonl $(wildcard seeds/authored/*.jsonl) $(wildcard seeds/authored_articles/*.jsonl) $(wildcard seeds/articles/*)
 	$(BIN)/stance dataset build
 
 data: seeds/dataset/train.jsonl
