@@ -341,6 +341,44 @@ def _cmd_score_db(args) -> int:
     return EXIT_OK if stored else EXIT_NOTHING_SCORED
 
 
+def _cmd_rescore(args) -> int:
+    """Score every stored sentence under the model ``--model``, beside the other versions' rows."""
+    from stance.incremental import model_version, score_store
+
+    if not args.model:
+        raise UsageError("rescore needs --model DIR: the model whose predictions are added beside "
+                         "those already stored")
+    classifier = _load_classifier(args)
+    version = model_version(classifier)
+    with _open_store(args) as store:
+        stored = store.counts()["articles"]
+        if not stored:
+            print(f"nothing to rescore: the store {store.path} holds no article (add some with "
+                  "`stance ingest`)", file=sys.stderr)
+            return EXIT_NOTHING_SCORED
+        previous = store.latest_model(exclude=version)
+        todo = store.count_unscored(version)
+        if todo < stored:
+            print(f"{version} has scored {stored - todo} of {stored} article(s) already: "
+                  f"{'nothing left to do' if not todo else f'scoring the other {todo}'}",
+                  file=sys.stderr)
+        try:
+            with _progress("rescoring") as bar:
+                run = score_store(store, classifier, progress=bar)
+        except KeyboardInterrupt:
+            print("interrupted: every committed batch is kept; rerun the same `stance rescore` to "
+                  "finish", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        print(f"rescored {run.articles} article(s), {run.sentences} sentences with {version} "
+              f"(store {store.path})", file=sys.stderr)
+        if previous is not None:
+            both, changed = store.label_changes(previous, version)
+            share = f" ({changed / both:.1%})" if both else ""
+            print(f"compared with {previous}: {changed} of {both} content sentence(s) changed "
+                  f"label{share}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _cmd_score_ray(args) -> int:
     """`stance score --engine ray`: Parquet files in the directory -o (stance.ray_engine)."""
     from stance import locate
@@ -1005,6 +1043,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(ig)
     _add_common(ig, model=False)
     ig.set_defaults(func=_cmd_ingest)
+
+    rs = sub.add_parser("rescore", help="score every stored sentence under another model, keeping "
+                                        "the earlier models' predictions")
+    rs.add_argument("--db", default=None, metavar="FILE",
+                    help=f"the store (default: ${DB_ENV}, else {DEFAULT_DB})")
+    _add_common(rs)
+    rs.set_defaults(func=_cmd_rescore)
 
     ex = sub.add_parser("export-fast", help="add the int8 ONNX model (fast CPU path) to a model dir")
     ex.add_argument("--model", default=None, metavar="DIR",

@@ -295,12 +295,23 @@ class Store:
             self.db.unregister("_new_predictions")
             self.db.unregister("_new_marks")
 
-    def latest_model(self) -> str | None:
+    def latest_model(self, exclude: str | None = None) -> str | None:
+        """The model registered last that has scored anything (other than ``exclude``)."""
         row = self.db.execute(
-            """SELECT m.model_version FROM models m WHERE EXISTS (SELECT 1 FROM scored_articles s
-               WHERE s.model_version = m.model_version) ORDER BY m.registered_at DESC LIMIT 1"""
-        ).fetchone()
+            """SELECT m.model_version FROM models m WHERE m.model_version IS DISTINCT FROM ?
+               AND EXISTS (SELECT 1 FROM scored_articles s WHERE s.model_version = m.model_version)
+               ORDER BY m.registered_at DESC LIMIT 1""", [exclude]).fetchone()
         return row[0] if row else None
+
+    def label_changes(self, old: str, new: str) -> tuple[int, int]:
+        """(sentences both versions labelled, those whose label differs), furniture left out."""
+        both, changed = self.db.execute(
+            """SELECT count(*), count(*) FILTER (WHERE o.label <> n.label)
+               FROM predictions o JOIN predictions n
+                 ON n.article_id = o.article_id AND n.sentence_index = o.sentence_index
+               WHERE o.model_version = ? AND n.model_version = ? AND NOT o.furniture""",
+            [old, new]).fetchone()
+        return both, changed
 
     def model_versions(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT model_version FROM models ORDER BY registered_at")

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -229,3 +230,81 @@ def test_scoring_batches_are_prediction_chunks_of_whole_articles(db, monkeypatch
     fake = FakeClassifier()
     run = score_store(db, fake)
     assert (run.articles, run.batches) == (6, fake.calls) and run.batches == 3
+
+
+class Interrupting(VersionedFake):
+    """Ctrl-C during prediction call ``stop`` (none when 0)."""
+
+    def __init__(self, version, salt="", stop=0):
+        super().__init__(version, salt)
+        self.stop = stop
+
+    def predict_proba(self, texts, batch_size=64, **kwargs):
+        if self.calls + 1 == self.stop:
+            raise KeyboardInterrupt
+        return super().predict_proba(texts, batch_size, **kwargs)
+
+
+def _predictions(path, version):
+    with open_store(str(path), read_only=True) as db:
+        return db.db.execute("SELECT * FROM predictions WHERE model_version = ? "
+                             "ORDER BY article_id, sentence_index", [version]).fetchall()
+
+
+def test_rescore_adds_a_version_beside_the_old_one_and_resumes_after_ctrl_c(tmp_path, monkeypatch,
+                                                                               capsys):
+    from stance import cli
+
+    monkeypatch.setattr(scoring, "PREDICT_CHUNK", 3)  # one article a batch
+    articles = [_article(f"a{i}", f"Zelensky said Ukraine belongs in NATO, article {i}. The Kremlin "
+                                  f"said it never will. Ministers met on day {i}.") for i in range(4)]
+    models = {"old": VersionedFake("fake-1")}
+    monkeypatch.setattr(cli, "_load_classifier", lambda args: models[args.model or "old"])
+    for name in ("whole", "killed"):
+        path = tmp_path / f"{name}.duckdb"
+        with open_store(str(path)) as db:
+            list(db.ingest(articles))
+        assert main(["score", "--db", str(path)]) == 0
+    assert main(["rescore", "--db", str(tmp_path / "whole.duckdb")]) == 2
+    assert "rescore needs --model DIR" in capsys.readouterr().err
+
+    models["new"] = Interrupting("fake-2", salt="x")
+    assert main(["rescore", "--db", str(tmp_path / "whole.duckdb"), "--model", "new"]) == 0
+    err = capsys.readouterr().err
+    assert "rescored 4 article(s), 12 sentences with fake-2" in err
+    assert "compared with fake-1: " in err and " of 12 content sentence(s) changed label" in err
+
+    models["new"] = Interrupting("fake-2", salt="x", stop=3)  # batches 1 and 2 committed
+    assert main(["rescore", "--db", str(tmp_path / "killed.duckdb"), "--model", "new"]) == 130
+    assert len(_predictions(tmp_path / "killed.duckdb", "fake-2")) == 6
+    models["new"] = Interrupting("fake-2", salt="x")
+    assert main(["rescore", "--db", str(tmp_path / "killed.duckdb"), "--model", "new"]) == 0
+    err = capsys.readouterr().err
+    assert "fake-2 has scored 2 of 4 article(s) already: scoring the other 2" in err
+    assert "rescored 2 article(s)" in err
+    for version in ("fake-1", "fake-2"):  # prediction rows carry no time: they compare whole
+        assert _predictions(tmp_path / "killed.duckdb", version) == \
+            _predictions(tmp_path / "whole.duckdb", version)
+    assert main(["rescore", "--db", str(tmp_path / "killed.duckdb"), "--model", "new"]) == 0
+    assert "nothing left to do" in capsys.readouterr().err
+
+
+def test_rescore_with_a_trained_model_directory(tmp_path, monkeypatch, capsys, tiny_model_dir):
+    from stance import cli
+
+    real = cli._load_classifier
+    monkeypatch.setattr(cli, "_load_classifier",
+                        lambda args: real(args) if args.model else FakeClassifier())
+    path = str(tmp_path / "c.duckdb")
+    assert main(["ingest", str(ARTICLES), "--db", path]) == 0
+    assert main(["score", "--db", path]) == 0
+    assert main(["rescore", "--db", path, "--model", str(tiny_model_dir), "--device", "cpu",
+                 "--backend", "torch"]) == 0
+    with open_store(path, read_only=True) as db:
+        versions = db.model_versions()
+        per_version = dict(db.db.execute("SELECT model_version, count(*) FROM predictions "
+                                         "GROUP BY 1").fetchall())
+        sentences = db.counts()["sentences"]
+    assert versions[0] == "fake:fake" and re.fullmatch("[0-9a-f]{12}", versions[1])  # the weights' digest
+    assert per_version == {versions[0]: sentences, versions[1]: sentences}
+    assert "compared with fake:fake" in capsys.readouterr().err
