@@ -565,6 +565,23 @@ def _tracked(args):
 _ACTOR_LEVELS = {None: False, "actor": True, "detail": "detail"}
 
 
+def _store_version(store, asked: str | None) -> str | None:
+    """The model version whose predictions to read: ``asked``, else the one that scored last;
+    None (said on stderr) when nothing is scored."""
+    version = asked or store.latest_model()
+    if version is None:
+        print("nothing scored in the store: run `stance score --db` first", file=sys.stderr)
+        return None
+    if version not in store.model_versions():
+        raise UsageError(f"no predictions by {version!r}; the store has: "
+                         f"{', '.join(store.model_versions()) or 'none'}")
+    unscored = store.count_unscored(version)
+    if unscored:
+        print(f"note: {version} has not scored {unscored} stored article(s) yet (run `stance score "
+              "--db` or `stance rescore` to finish): they are left out", file=sys.stderr)
+    return version
+
+
 def _cmd_track_db(args, table_fmt: str) -> int:
     from stance.output import write_rows
     from stance.store import timeline
@@ -576,13 +593,9 @@ def _cmd_track_db(args, table_fmt: str) -> int:
         if value:
             raise UsageError(f"{flag} is not available with --db yet: it needs every sentence row")
     with _open_store(args, read_only=True) as store:
-        version = args.model_version or store.latest_model()
+        version = _store_version(store, args.model_version)
         if version is None:
-            print("nothing scored in the store: run `stance score --db` first", file=sys.stderr)
             return EXIT_NOTHING_SCORED
-        if version not in store.model_versions():
-            raise UsageError(f"no predictions by {version!r}; the store has: "
-                             f"{', '.join(store.model_versions())}")
         rows = timeline(store, version, args.by, _ACTOR_LEVELS[args.by_actor], args.min_confidence)
     write_rows(rows, args.output, table_fmt)
     print(f"tracked {len(rows)} row(s) with {version}", file=sys.stderr)
@@ -640,7 +653,14 @@ PERIOD_EXAMPLES = {"day": "2022-03-15", "week": "2022-W11", "month": "2022-03", 
 
 
 def _cmd_network(args) -> int:
-    from stance.network import edge_rows, stance_graph, write_edges_csv, write_graphml
+    from stance.network import (
+        edges_from_counts,
+        graph_from_counts,
+        sentence_counts,
+        write_edges_csv,
+        write_graphml,
+    )
+    from stance.store import network_counts
     from stance.tracking import UNDATED, period_of, period_sort_key
 
     if args.period and not args.by:
@@ -653,21 +673,34 @@ def _cmd_network(args) -> int:
                          f"{PERIOD_EXAMPLES[args.by]} (or {UNDATED})")
     per_period = args.by is not None and not args.period
     args.by = args.by or "year"  # any unit: without --by the network ignores periods
-    tracking = _tracked(args)
-    if not tracking.articles:
-        return EXIT_NOTHING_SCORED
-    if args.period and not any(s.period == args.period for s in tracking.sentences):
-        periods = sorted({s.period for s in tracking.sentences}, key=period_sort_key)
+    if args.db is not None:
+        if args.paths:
+            raise UsageError("with --db, network reads the store: add inputs with `stance ingest` "
+                             "and score them with `stance score --db` first")
+        with _open_store(args, read_only=True) as store:
+            version = _store_version(store, args.model_version)
+            if version is None:
+                return EXIT_NOTHING_SCORED
+            counts = network_counts(store, version, args.by, args.detail)
+    else:
+        if not args.paths:
+            raise UsageError("network needs inputs (or --db to read the store)")
+        if args.model_version:
+            raise UsageError("--model-version reads the store: pass --db too")
+        tracking = _tracked(args)
+        if not tracking.articles:
+            return EXIT_NOTHING_SCORED
+        counts = sentence_counts(tracking.sentences, args.detail)
+    if args.period and not any(key[0] == args.period for key in counts):
+        periods = sorted({key[0] for key in counts}, key=period_sort_key)
         print(f"warning: no sentences in period {args.period}; the periods found are: "
               f"{', '.join(periods) or 'none'}", file=sys.stderr)
     if args.graphml:
-        graph = stance_graph(tracking.sentences, args.period, per_period, args.include_neutral,
-                             args.detail)
+        graph = graph_from_counts(counts, args.period, per_period, args.include_neutral)
         print(f"wrote {write_graphml(graph, args.graphml)} ({graph.number_of_nodes()} nodes, "
               f"{graph.number_of_edges()} edges)", file=sys.stderr)
     if args.edges:
-        rows = edge_rows(tracking.sentences, args.period, per_period, args.include_neutral,
-                         args.detail)
+        rows = edges_from_counts(counts, args.period, per_period, args.include_neutral)
         print(f"wrote {write_edges_csv(rows, args.edges)} ({len(rows)} edges)", file=sys.stderr)
     return 0
 
@@ -807,7 +840,7 @@ def _add_tracking_parsers(sub) -> None:
     tk.set_defaults(func=_cmd_track)
 
     nw = sub.add_parser("network", help="actor × stance network as GraphML and a CSV edge list")
-    nw.add_argument("paths", nargs="+", help=INPUTS_HELP)
+    nw.add_argument("paths", nargs="*", help=INPUTS_HELP)
     nw.add_argument("--graphml", default=None, help="GraphML file (Gephi, visone, networkx)")
     nw.add_argument("--edges", default=None, help="CSV edge list: source,target,weight,period")
     nw.add_argument("--by", choices=PERIODS, default=None,
@@ -817,6 +850,9 @@ def _add_tracking_parsers(sub) -> None:
     nw.add_argument("--detail", action="store_true",
                     help="actor nodes are countries and organisations (actor_detail: US, HU, NATO…)")
     _add_input_options(nw)
+    _add_db(nw, "build the network from the store's predictions instead of scoring inputs")
+    nw.add_argument("--model-version", default=None,
+                    help="with --db: whose predictions (default: the model that scored last)")
     _add_common(nw)
     nw.set_defaults(func=_cmd_network)
 

@@ -450,3 +450,29 @@ def timeline(store: Store, version: str, by: str = "month", by_actor: bool | str
                    dominant_confidence=confidence)
         rows.append(row)
     return rows
+
+
+def network_counts(store: Store, version: str, by: str = "year", detail: bool = False,
+                   min_confidence: float | None = None) -> dict[tuple[str, str, str], int]:
+    """Sentences per (period, holder, label) counted in SQL: the counts
+    :func:`stance.network.sentence_counts` takes from ``stance track``'s sentences (furniture and
+    sentences below ``min_confidence`` left out); the holder is the state or organisation with
+    ``detail``, else the actor."""
+    from stance.periods import UNDATED, period_of
+
+    if by not in _TRUNCATE:
+        raise ValueError(f"unknown period {by!r}; expected one of {', '.join(_TRUNCATE)}")
+    holder = "coalesce(nullif(p.actor_detail, ''), p.actor)" if detail else "p.actor"
+    where, params = ["p.model_version = ?", "NOT p.furniture"], [version]
+    if min_confidence is not None:
+        where.append("p.confidence >= ?")
+        params.append(min_confidence)
+    rows = store.db.execute(
+        f"""SELECT date_trunc('{_TRUNCATE[by]}', a.published), {holder}, p.label, count(*)
+            FROM predictions p JOIN articles a ON a.id = p.article_id
+            WHERE {" AND ".join(where)} GROUP BY ALL""", params).fetchall()
+    counts: dict[tuple[str, str, str], int] = {}
+    for day, who, label, n in rows:
+        key = (period_of(day.isoformat(), by) if day is not None else UNDATED, who, label)
+        counts[key] = counts.get(key, 0) + n
+    return counts

@@ -308,3 +308,48 @@ def test_rescore_with_a_trained_model_directory(tmp_path, monkeypatch, capsys, t
     assert versions[0] == "fake:fake" and re.fullmatch("[0-9a-f]{12}", versions[1])  # the weights' digest
     assert per_version == {versions[0]: sentences, versions[1]: sentences}
     assert "compared with fake:fake" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options", [[], ["--by", "month"], ["--by", "year", "--period", "2022"],
+                                     ["--detail", "--include-neutral", "--by", "week"],
+                                     ["--by", "month", "--period", "undated"]])
+def test_network_from_the_store_equals_the_network_from_files(tmp_path, monkeypatch, options):
+    from stance import cli
+
+    monkeypatch.setattr(cli, "_load_classifier", lambda args: FakeClassifier())
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "undated.txt").write_text("Lavrov said Kyiv must never join NATO.\nStoltenberg disagreed.")
+    inputs = [str(ARTICLES), str(extra)]
+    db = str(tmp_path / "c.duckdb")
+    assert main(["score", "--db", db, *inputs]) == 0
+    for name, source in (("files", inputs), ("store", ["--db", db])):
+        assert main(["network", *source, *options, "--graphml", str(tmp_path / f"{name}.graphml"),
+                     "--edges", str(tmp_path / f"{name}.csv")]) == 0
+    assert len((tmp_path / "files.csv").read_text().splitlines()) > 2
+    for suffix in ("graphml", "csv"):
+        assert (tmp_path / f"store.{suffix}").read_bytes() == (tmp_path / f"files.{suffix}").read_bytes()
+
+
+def test_network_from_the_store_names_its_model_version(tmp_path, monkeypatch, capsys):
+    from stance import cli
+
+    monkeypatch.setattr(cli, "_load_classifier", lambda args: FakeClassifier())
+    db = str(tmp_path / "c.duckdb")
+    edges = str(tmp_path / "e.csv")
+    assert main(["network", "--db", db, "--edges", edges]) == 2  # no store yet
+    assert "no such store" in capsys.readouterr().err
+    assert main(["ingest", str(ARTICLES), "--db", db]) == 0
+    assert main(["network", "--db", db, "--edges", edges]) == 1
+    assert "nothing scored in the store" in capsys.readouterr().err
+    assert main(["score", "--db", db]) == 0
+    assert main(["network", "--db", db, "--model-version", "nope", "--edges", edges]) == 2
+    assert "no predictions by 'nope'; the store has: fake:fake" in capsys.readouterr().err
+    assert main(["network", str(ARTICLES), "--db", db, "--edges", edges]) == 2
+    assert main(["network", str(ARTICLES), "--model-version", "fake:fake", "--edges", edges]) == 2
+    assert main(["network", "--edges", edges]) == 2
+    assert "network needs inputs" in capsys.readouterr().err
+    with open_store(db) as store:
+        list(store.ingest([_article("late", "Zelensky said Ukraine belongs in NATO.")]))
+    assert main(["network", "--db", db, "--edges", edges]) == 0
+    assert "fake:fake has not scored 1 stored article(s) yet" in capsys.readouterr().err
