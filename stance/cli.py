@@ -379,6 +379,25 @@ def _cmd_rescore(args) -> int:
     return EXIT_OK
 
 
+def _cmd_export(args) -> int:
+    """`stance export --db FILE --format parquet -o DIR`: one model version's rows as Parquet."""
+    from stance.store_export import ExportError, export_parquet
+
+    with _open_store(args, read_only=True) as store:
+        version = _store_version(store, args.model_version)
+        if version is None:
+            return EXIT_NOTHING_SCORED
+        try:
+            result = export_parquet(store, version, args.output)
+        except ExportError as exc:
+            raise UsageError(str(exc)) from exc
+        except OSError as exc:
+            raise UsageError(f"{args.output}: cannot write the export: {exc}") from exc
+    print(f"exported {result.sentences} sentence(s) of {result.articles} article(s) with {version} "
+          f"to {result.directory} (years: {', '.join(result.years)})", file=sys.stderr)
+    return EXIT_OK
+
+
 def _cmd_score_ray(args) -> int:
     """`stance score --engine ray`: Parquet files in the directory -o (stance.ray_engine)."""
     from stance import locate
@@ -1086,6 +1105,19 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"the store (default: ${DB_ENV}, else {DEFAULT_DB})")
     _add_common(rs)
     rs.set_defaults(func=_cmd_rescore)
+
+    xp = sub.add_parser("export", help="the store as Parquet partitioned by year (one model version)")
+    xp.add_argument("--db", default=None, metavar="FILE",
+                    help=f"the store (default: ${DB_ENV}, else {DEFAULT_DB})")
+    xp.add_argument("--format", choices=("parquet",), default="parquet",
+                    help="parquet (default, the only one): sentences/ and articles/, year=YYYY "
+                         "directories")
+    xp.add_argument("-o", "--output", required=True, metavar="DIR",
+                    help="directory for export.json, sentences/ and articles/ (must not hold them yet)")
+    xp.add_argument("--model-version", default=None,
+                    help="whose predictions (default: the model that scored last)")
+    _add_common(xp, model=False)
+    xp.set_defaults(func=_cmd_export)
 
     ex = sub.add_parser("export-fast", help="add the int8 ONNX model (fast CPU path) to a model dir")
     ex.add_argument("--model", default=None, metavar="DIR",
