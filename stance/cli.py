@@ -541,6 +541,8 @@ def _cmd_serve(args) -> int:
     check_model_dir(model)
     # STANCE_BIND_HOST: the Host headers the service answers by default (service/browser_safety.py).
     env = {**os.environ, locate.MODEL_ENV: str(model), "STANCE_BIND_HOST": args.host}
+    # The store of POST /articles and GET /timeline, absolute: BentoML may change directory.
+    env[DB_ENV] = str(Path(args.db or os.environ.get(DB_ENV) or DEFAULT_DB).resolve())
     for name, value in (("BENTOML_DO_NOT_TRACK", "True"), ("HF_HUB_OFFLINE", "1"),
                         ("TRANSFORMERS_OFFLINE", "1")):
         env.setdefault(name, value)
@@ -553,7 +555,8 @@ def _cmd_serve(args) -> int:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {busy}")
     command = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", args.host,
                "--port", str(args.port), "--working-dir", str(root)]
-    print(f"serving {model.name} on http://{args.host}:{args.port} (Ctrl-C stops)", file=sys.stderr)
+    print(f"serving {model.name} on http://{args.host}:{args.port} (Ctrl-C stops); corpus store "
+          f"{env[DB_ENV]}", file=sys.stderr)
     sys.stderr.flush()
     # exec, not a child: the server runs in the foreground and gets signals (Ctrl-C, a killed
     # process group) directly.
@@ -1132,6 +1135,9 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=3000)
     sv.add_argument("--model", default=None, metavar="DIR",
                     help="model directory (default: $STANCE_MODEL_DIR, else the default model)")
+    sv.add_argument("--db", default=None, metavar="FILE",
+                    help=f"the corpus store of POST /articles and GET /timeline (default: ${DB_ENV}, "
+                         f"else {DEFAULT_DB} here); the server holds it for writing once used")
     _add_common(sv, model=False)
     sv.set_defaults(func=_cmd_serve)
     _add_tracking_parsers(sub)

@@ -144,12 +144,12 @@ class Store:
 
     # --- ingest -------------------------------------------------------------------------------
 
-    def _duplicate_of(self, url: str | None, digest: str) -> tuple[str, str] | None:
-        row = self.db.execute("SELECT key, url = ? FROM articles WHERE url = ? OR content_hash = ? "
+    def _duplicate_of(self, url: str | None, digest: str) -> tuple[str, str, int] | None:
+        row = self.db.execute("SELECT key, url = ?, id FROM articles WHERE url = ? OR content_hash = ? "
                               "LIMIT 1", [url, url, digest]).fetchone()
         if row is None:
             return None
-        return row[0], "same url" if row[1] else "same text"
+        return row[0], "same url" if row[1] else "same text", row[2]
 
     def _free_key(self, key: str, taken: set[str]) -> str:
         candidate, n = key, 1
@@ -186,11 +186,12 @@ class Store:
         for article in articles:
             digest = content_hash(article.text)
             earlier = seen.get(digest) or (seen.get(article.url) if article.url else None)
-            duplicate = (earlier, "same text" if digest in seen else "same url") if earlier else \
-                self._duplicate_of(article.url, digest)
+            duplicate = (earlier, "same text" if digest in seen else "same url", None) if earlier \
+                else self._duplicate_of(article.url, digest)
             if duplicate:
+                # The stored article's id (None for one added earlier in this batch).
                 pending.append(Ingested(article.id, "duplicate", f"{duplicate[1]} as {duplicate[0]!r}",
-                                        path=article.path))
+                                        article_id=duplicate[2], path=article.path))
                 continue
             sentences = segment(article.text, masthead=article.source)
             if not sentences:
@@ -318,6 +319,44 @@ class Store:
                 .fetchall()]
 
     # --- reading ------------------------------------------------------------------------------
+
+    def is_scored(self, article_id: int, version: str) -> bool:
+        return self.db.execute("SELECT count(*) FROM scored_articles WHERE article_id = ? AND "
+                               "model_version = ?", [article_id, version]).fetchone()[0] > 0
+
+    def article(self, article_id: int, version: str | None) -> dict | None:
+        """One stored article with its sentences and ``version``'s prediction for each (the
+        prediction fields are None while ``version`` has not scored it); None when there is no
+        such article. Dates are ISO strings."""
+        if not -(2 ** 63) <= article_id < 2 ** 63:
+            return None
+        row = self.db.execute(
+            """SELECT id, key, url, content_hash, title, site, published, date_source, text_source,
+                      fetched_at, ingested_at, text, warnings FROM articles WHERE id = ?""",
+            [article_id]).fetchone()
+        if row is None:
+            return None
+        names = ("id", "key", "url", "content_hash", "title", "site", "published", "date_source",
+                 "text_source", "fetched_at", "ingested_at", "text", "warnings")
+        article = dict(zip(names, row, strict=True))
+        for name in ("published", "fetched_at", "ingested_at"):
+            if article[name] is not None:
+                article[name] = article[name].isoformat()
+        article["warnings"] = list(article["warnings"] or [])
+        article["model_version"] = version
+        article["scored"] = version is not None and self.is_scored(article_id, version)
+        fields = ("label", "confidence", *PROBABILITY_COLUMNS, "actor", "actor_surface", "actor_rule",
+                  "actor_detail")
+        rows = self.db.execute(
+            f"""SELECT s.sentence_index, s.start_char, s.end_char, s.text, s.furniture,
+                       {", ".join(f"p.{name}" for name in fields)}
+                FROM sentences s LEFT JOIN predictions p ON p.article_id = s.article_id
+                     AND p.sentence_index = s.sentence_index AND p.model_version = ?
+                WHERE s.article_id = ? ORDER BY s.sentence_index""", [version, article_id]).fetchall()
+        article["sentences"] = [
+            {"sentence_index": r[0], "start": r[1], "end": r[2], "text": r[3], "furniture": r[4],
+             **dict(zip(fields, r[5:], strict=True))} for r in rows]
+        return article
 
     def counts(self) -> dict[str, int]:
         return {table: self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

@@ -353,3 +353,37 @@ def test_network_from_the_store_names_its_model_version(tmp_path, monkeypatch, c
         list(store.ingest([_article("late", "Zelensky said Ukraine belongs in NATO.")]))
     assert main(["network", "--db", db, "--edges", edges]) == 0
     assert "fake:fake has not scored 1 stored article(s) yet" in capsys.readouterr().err
+
+
+def test_a_duplicate_names_the_stored_article_and_score_ids_scores_only_those_asked(db):
+    [first] = db.ingest([_article("a", "Kyiv wants to join NATO.", "https://x.example/a")])
+    [again] = db.ingest([_article("b", "Other words.", "https://x.example/a")])
+    assert (again.status, again.article_id, again.reason) == ("duplicate", first.article_id,
+                                                             "same url as 'a'")
+    list(db.ingest([_article("c", "Moscow objects to it. Budapest agreed.")]))
+    from stance.incremental import score_ids
+
+    fake = VersionedFake("fake-1")
+    assert score_ids(db, fake, [first.article_id]).articles == 1
+    assert score_ids(db, fake, [first.article_id]).articles == 0  # already scored
+    assert db.count_unscored("fake-1") == 1
+    assert score_ids(db, fake, []).articles == 0
+
+
+def test_a_stored_article_with_the_predictions_of_one_version(db):
+    [added] = db.ingest([Article(id="p", text="Share on Facebook\nKyiv wants in. Moscow objects.",
+                                 url="https://p.example", title="T", published="2023-07-11",
+                                 fetched_at="2023-07-12T10:00:00+00:00")])
+    before = db.article(added.article_id, "fake-1")
+    assert (before["key"], before["url"], before["published"], before["scored"]) == \
+        ("p", "https://p.example", "2023-07-11", False)
+    assert before["fetched_at"].startswith("2023-07-12T10:00:00")
+    assert [(s["text"], s["furniture"], s["label"]) for s in before["sentences"]] == [
+        ("Share on Facebook", True, None), ("Kyiv wants in.", False, None), ("Moscow objects.", False, None)]
+    score_store(db, VersionedFake("fake-1"))
+    after = db.article(added.article_id, "fake-1")
+    assert after["scored"] and all(s["label"] is not None and s["actor"] for s in after["sentences"])
+    stored = db.db.execute("SELECT label, confidence FROM predictions ORDER BY sentence_index").fetchall()
+    assert [(s["label"], s["confidence"]) for s in after["sentences"]] == stored
+    assert set(after["sentences"][1]) >= {"start", "end", "p_pro_membership", "actor_detail"}
+    assert db.article(added.article_id + 1, "fake-1") is None and db.article(2 ** 70, None) is None
