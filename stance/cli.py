@@ -1,5 +1,6 @@
 # PYTHON_ARGCOMPLETE_OK
-"""The `stance` command: dataset build, train, eval, ingest, score, track, network, serve, review.
+"""The `stance` command: dataset build, train, eval, ingest, score, rescore, track, network,
+export, serve, review.
 
 Exit status: 0 done; 1 nothing could be scored (every input skipped; for `dataset build`:
 near-duplicates found; for `review`: nothing to export or every answer rejected); 2 usage
