@@ -12,7 +12,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.limits import MAX_ARTICLE_CHARS, MAX_TEXT_CHARS, MAX_TEXTS_PER_REQUEST, MAX_TRACK_ARTICLES
+from service.limits import (
+    MAX_ARTICLE_CHARS,
+    MAX_TEXT_CHARS,
+    MAX_TEXTS_PER_REQUEST,
+    MAX_TRACK_ARTICLES,
+    MAX_URL_CHARS,
+)
 from stance.tracking import PERIODS
 
 Label = Literal["pro-membership", "conceding", "opposing", "neutral"]
@@ -28,6 +34,8 @@ ArticleId = str | int | None
 MinConfidence = Annotated[float, Field(ge=0, le=1)] | None
 # /track's split: none, per actor, or per country or organisation ("detail").
 ActorLevel = bool | Literal["detail"]
+# POST /articles: the article's URL, the store's other duplicate key besides its text.
+ArticleUrl = Annotated[str, Field(max_length=MAX_URL_CHARS)] | None
 # ISO dates; a date-time is accepted too (its date is used).
 Published = Annotated[str, Field(json_schema_extra={"format": "date"})] | None
 
@@ -85,6 +93,54 @@ class TrackRow(BaseModel):
     articles: int
     sentences: int
     net_stance: float | None
+
+
+class StoredSentence(BaseModel):
+    model_config = ConfigDict(extra="allow")  # p_<label> for every label
+
+    sentence_index: int
+    start: int
+    end: int
+    text: str
+    furniture: bool
+    # The model version's prediction; null while that version has not scored the article.
+    label: Label | None
+    confidence: float | None
+    actor: str | None
+    actor_surface: str | None
+    actor_rule: str | None
+    actor_detail: str | None
+    uncertain: bool = False
+
+
+class StoredArticle(BaseModel):
+    """An article in the store (GET /articles/{article_id}) with one model version's predictions."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int = Field(description="the store's id: GET /articles/{id}")
+    key: str = Field(description="the id the article was given (renamed key#2 when taken)")
+    url: str | None
+    content_hash: str
+    title: str | None
+    site: str | None
+    published: str | None
+    date_source: str | None
+    text_source: str | None
+    fetched_at: str | None
+    ingested_at: str
+    text: str
+    warnings: list[str]
+    model_version: str | None = Field(description="whose predictions the sentences carry")
+    scored: bool = Field(description="whether model_version has scored the article")
+    sentences: list[StoredSentence]
+
+
+class PostedArticle(StoredArticle):
+    """POST /articles: the stored article, and whether this request added it."""
+
+    status: Literal["added", "duplicate"]
+    reason: str | None = Field(description="for a duplicate: same url or same text as which key")
 
 
 class ErrorBody(BaseModel):

@@ -35,6 +35,12 @@ class DeadlineClassifier:
         self.inner = classifier
         self.observe = observe  # called with the seconds of each model call
 
+    def __getattr__(self, name: str):
+        # name, backend, version, path…: the wrapped classifier's (the store records them).
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
     def predict_proba(self, texts, batch_size: int = 64, contexts=None):
         import numpy as np
 

@@ -15,6 +15,8 @@ MAX_TEXT_CHARS = 2_000
 MAX_ARTICLE_CHARS = 200_000
 # POST /track: articles per request (each also within MAX_ARTICLE_CHARS).
 MAX_TRACK_ARTICLES = 500
+# POST /articles: characters of its optional url.
+MAX_URL_CHARS = 2_048
 # Any request body, checked before it is parsed. JSON may escape every character as \uXXXX.
 MAX_BODY_BYTES = 4 * 1024 * 1024
 

@@ -16,7 +16,17 @@ from http import HTTPStatus
 from starlette.responses import HTMLResponse, JSONResponse
 
 import stance
-from service.api_models import ArticleScore, Classification, ErrorBody, ModelDescription, TrackRow
+from service.api_models import (
+    ArticleScore,
+    Classification,
+    ErrorBody,
+    ModelDescription,
+    PostedArticle,
+    StoredArticle,
+    TrackRow,
+)
+from stance.labels import ACTORS
+from stance.tracking import DETAIL, PERIODS
 
 DESCRIPTION = ("Stance of news sentences toward Ukraine joining NATO: pro-membership, conceding, "
                "opposing or neutral. Limits are in each request schema; over a limit is 413.")
@@ -28,7 +38,8 @@ _POST_ERRORS = {
     415: "Body not sent as application/json",
     422: "A field is missing, of the wrong type or invalid (error and field say which)",
     500: "Unexpected server error",
-    503: "Too many requests in progress; retry later",
+    503: "Too many requests in progress, or (store routes) the store is in use by another "
+         "process; retry later",
 }
 _ARTICLE_ERRORS = {504: "The request passed its deadline and its work was stopped"}
 # The 200 body of each API, from service/api_models.py: BentoML's copy drops nullability.
@@ -36,6 +47,49 @@ _RESPONSES = {
     "/classify": {"type": "array", "items": {"$ref": "#/components/schemas/Classification"}},
     "/score_article": {"$ref": "#/components/schemas/ArticleScore"},
     "/track": {"type": "array", "items": {"$ref": "#/components/schemas/TrackRow"}},
+    "/articles": {"$ref": "#/components/schemas/PostedArticle"},
+}
+_HOST = {"description": "Host header not allowed"}
+_MODEL_VERSION = {"name": "model_version", "in": "query", "required": False,
+                  "description": "whose predictions (default: the served model's version)",
+                  "schema": {"type": "string"}}
+_MIN_CONFIDENCE = {"name": "min_confidence", "in": "query", "required": False,
+                   "description": "sentences below it are marked uncertain (articles) or not "
+                                  "counted (timeline)",
+                   "schema": {"type": "number", "minimum": 0, "maximum": 1}}
+_STORE_GETS = {
+    "/articles/{article_id}": {
+        "operationId": "stance__get_article",
+        "description": "A stored article (POST /articles, `stance ingest`) with its sentences and "
+                       "one model version's prediction for each (null while that version has not "
+                       "scored it).",
+        "parameters": [{"name": "article_id", "in": "path", "required": True,
+                        "description": "the store's id of the article (the id POST /articles "
+                                       "answers)", "schema": {"type": "integer"}},
+                       _MODEL_VERSION, _MIN_CONFIDENCE],
+        "ok": {"$ref": "#/components/schemas/StoredArticle"},
+        "errors": {404: "No such article in the store"},
+    },
+    "/timeline": {
+        "operationId": "stance__timeline",
+        "description": "The `stance track` table of every article in the store, counted in SQL: "
+                       "one row per period (and actor, or state with by_actor=detail).",
+        "parameters": [
+            {"name": "by", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": list(PERIODS), "default": "month"}},
+            {"name": "by_actor", "in": "query", "required": False,
+             "description": "split rows per actor (true) or per state or organisation (detail)",
+             "schema": {"type": "string", "enum": ["false", "true", DETAIL], "default": "false"}},
+            {"name": "actor", "in": "query", "required": False,
+             "description": "only sentences held by this actor",
+             "schema": {"type": "string", "enum": list(ACTORS)}},
+            {"name": "since", "in": "query", "required": False,
+             "description": "only articles published on or after this date",
+             "schema": {"type": "string", "format": "date"}},
+            _MIN_CONFIDENCE, _MODEL_VERSION],
+        "ok": {"type": "array", "items": {"$ref": "#/components/schemas/TrackRow"}},
+        "errors": {404: "model_version has no predictions in the store"},
+    },
 }
 _OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/metrics")
 
@@ -77,7 +131,8 @@ def build_spec(base: dict, token_required: bool) -> dict:
     spec["info"] = {"title": "stance", "version": stance.__version__, "description": DESCRIPTION}
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    for model in (ErrorBody, ModelDescription, Classification, ArticleScore, TrackRow):
+    for model in (ErrorBody, ModelDescription, Classification, ArticleScore, TrackRow, StoredArticle,
+                  PostedArticle):
         schemas.update(_schemas(model))
     components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer",
                                                 "description": "Required when STANCE_API_TOKEN is set"}}
@@ -104,6 +159,19 @@ def build_spec(base: dict, token_required: bool) -> dict:
             **({"401": _error_response(unauthorized[401])} if token_required else {}),
         },
     }}
+    for path, get in _STORE_GETS.items():
+        errors = {422: "A query parameter is unknown or invalid (error and field say which)",
+                  500: _POST_ERRORS[500], 503: _POST_ERRORS[503], **get["errors"], **unauthorized}
+        paths[path] = {"get": {
+            "operationId": get["operationId"], "description": get["description"],
+            "parameters": get["parameters"],
+            "responses": {
+                "200": {"description": "Successful Response",
+                        "content": {"application/json": {"schema": get["ok"]}}},
+                "400": _HOST,
+                **{str(code): _error_response(text) for code, text in sorted(errors.items())},
+            },
+        }}
     for path in _OPEN_PATHS:
         for operation in paths.get(path, {}).values():
             operation.setdefault("responses", {})["400"] = {"description": "Host header not allowed"}

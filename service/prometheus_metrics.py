@@ -28,9 +28,10 @@ from stance.labels import LABELS
 REGISTRY = CollectorRegistry(auto_describe=True)
 UNMATCHED = "unmatched"
 # Route templates the service answers; anything else is UNMATCHED.
-ROUTES = frozenset({"/classify", "/score_article", "/track", "/model", "/livez", "/readyz", "/healthz",
-                    "/metrics", "/", "/docs.json", "/schema.json"})
+ROUTES = frozenset({"/classify", "/score_article", "/track", "/articles", "/timeline", "/model", "/livez",
+                    "/readyz", "/healthz", "/metrics", "/", "/docs.json", "/schema.json"})
 _PREFIX_ROUTES = ("/static_content/",)
+_ARTICLE_ROUTE = "/articles/{article_id}"
 _METHODS = frozenset({"GET", "POST", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
 
 REQUESTS = Counter("stance_http_requests_total", "HTTP requests answered",
@@ -55,6 +56,8 @@ def route_of(path: str) -> str:
         return path
     if path.startswith(_PREFIX_ROUTES):
         return _PREFIX_ROUTES[0] + "{path}"
+    if path.startswith("/articles/") and "/" not in path[len("/articles/"):]:
+        return _ARTICLE_ROUTE
     return UNMATCHED
 
 

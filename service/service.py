@@ -6,6 +6,10 @@
   sentences (offsets, label, probabilities) and the summary row ``stance score --summary`` writes.
 - ``POST /track`` ``{"articles": [...], "by"?: "month", "by_actor"?: false|true|"detail"}`` → the
   ``stance track`` table (one row per period, and per actor or country when split).
+- ``POST /articles`` (a /score_article body and ``url``?) → the article added to the corpus store and
+  scored there, or found as a duplicate (same URL or text); ``GET /articles/{id}`` → a stored
+  article with its sentence predictions; ``GET /timeline?by=month&actor=…&since=…`` → the
+  ``stance track --db`` table (service/corpus.py: the store file and its one writer).
 - ``GET /model`` → model name, version, labels, training date, headline metrics and the active backend.
 - BentoML's ``/livez`` and ``/readyz``; ``/metrics`` (Prometheus, service/prometheus_metrics.py); the
   OpenAPI docs at ``/`` and ``/docs.json`` (service/openapi.py).
@@ -26,6 +30,7 @@ from pathlib import Path
 import bentoml
 from bentoml._internal.context import server_context
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
@@ -40,15 +45,18 @@ from service.api_models import (
     Articles,
     ArticleScore,
     ArticleText,
+    ArticleUrl,
     Classification,
     MinConfidence,
     Period,
+    PostedArticle,
     Published,
     Texts,
     TrackRow,
 )
 from service.article_work import ArticleQueue, DeadlineClassifier, QueueFull
 from service.browser_safety import allowed_hosts, cors_options
+from service.corpus import CorpusStore, StoreUnavailable
 from service.limits import (
     ARTICLE_DEADLINE_S,
     ARTICLE_QUEUE,
@@ -69,17 +77,24 @@ from service.slow_clients import limit_header_time
 from service.startup import StartupError, load_verified, preflight_or_exit, stop_server
 from service.supervision import die_with_parent
 from service.validation import (
+    RequestRejected,
+    article_id_of,
+    article_query,
     article_request,
     classify_texts,
     min_confidence_of,
+    post_article_request,
     score_article_request,
+    timeline_query,
     track_request,
 )
 from stance.deadline import DeadlineExceeded
+from stance.incremental import score_ids
 from stance.integrity import served_file
 from stance.labels import LABELS
 from stance.model import StanceClassifier, default_model_dir
 from stance.scoring import score_articles
+from stance.store import timeline
 from stance.tracking import track
 
 MODEL_DIR_ENV = "STANCE_MODEL_DIR"
@@ -127,6 +142,71 @@ async def model_endpoint(_: Request) -> JSONResponse:
     return JSONResponse(bentoml.get_current_service().model_description)
 
 
+def _mark_uncertain(article: dict, min_confidence: float | None) -> dict:
+    for sentence in article["sentences"]:
+        sentence["uncertain"] = (min_confidence is not None and not sentence["furniture"]
+                                 and sentence["confidence"] is not None
+                                 and sentence["confidence"] < min_confidence)
+    return article
+
+
+def _stored_article(service, article_id: int, query: dict) -> dict | None:
+    with service.corpus.reader() as store:
+        found = None if store is None else store.article(article_id, query["model_version"]
+                                                         or service.version)
+    return None if found is None else _mark_uncertain(found, query["min_confidence"])
+
+
+def _timeline(service, query: dict) -> list[dict] | JSONResponse:
+    asked = query["model_version"]
+    with service.corpus.reader() as store:
+        versions = [] if store is None else store.model_versions()
+        if asked is not None and asked not in versions:
+            return JSONResponse({"error": f"no predictions by model version {asked!r} in the store; "
+                                          f"it has: {', '.join(versions) or 'none'}",
+                                 "field": "model_version"}, status_code=404)
+        version = asked or service.version
+        if store is None or version not in versions:
+            return []
+        return timeline(store, version, query["by"], query["by_actor"], query["min_confidence"],
+                        actor=query["actor"], since=query["since"])
+
+
+def _unavailable(exc: StoreUnavailable) -> JSONResponse:
+    return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
+
+async def article_endpoint(request: Request) -> JSONResponse:
+    """GET /articles/{article_id}: a stored article and one model version's sentence predictions."""
+    service = bentoml.get_current_service()
+    raw = request.path_params["article_id"]
+    try:
+        query = article_query(request.query_params)
+        article_id = article_id_of(raw)
+        found = None if article_id is None else await run_in_threadpool(_stored_article, service,
+                                                                        article_id, query)
+    except RequestRejected as exc:
+        return JSONResponse(exc.to_dict(), status_code=exc.status)
+    except StoreUnavailable as exc:
+        return _unavailable(exc)
+    if found is None:
+        return JSONResponse({"error": f"no article {raw!r} in the store", "field": "article_id"},
+                            status_code=404)
+    return JSONResponse(found)
+
+
+async def timeline_endpoint(request: Request) -> JSONResponse:
+    """GET /timeline: the `stance track --db` table of the store, counted in SQL."""
+    try:
+        query = timeline_query(request.query_params)
+        rows = await run_in_threadpool(_timeline, bentoml.get_current_service(), query)
+    except RequestRejected as exc:
+        return JSONResponse(exc.to_dict(), status_code=exc.status)
+    except StoreUnavailable as exc:
+        return _unavailable(exc)
+    return rows if isinstance(rows, JSONResponse) else JSONResponse(rows)
+
+
 # BentoML restarts a worker whose start-up fails, forever; a model that cannot serve must instead stop
 # `bentoml serve` (and `bentoml build`) at once, so it is loaded and probed on import, before any
 # worker exists. A worker (its index is set before it imports us) checks what it serves instead.
@@ -138,7 +218,9 @@ else:
 
 # BentoML APIs are POST only; the GET route lives in a small mounted ASGI app.
 info_app = Starlette(routes=[Route("/model", model_endpoint, methods=["GET"]),
-                             Route("/metrics", metrics.metrics_endpoint, methods=["GET"])])
+                             Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
+                             Route("/articles/{article_id}", article_endpoint, methods=["GET"]),
+                             Route("/timeline", timeline_endpoint, methods=["GET"])])
 
 
 @bentoml.asgi_app(info_app, path="/")
@@ -160,6 +242,9 @@ class StanceService:
         except StartupError as exc:
             stop_server(str(exc))
         self.model_description = describe_model(self.classifier, version)
+        self.version = version
+        # Opened on the first store request: a server that never uses it creates and locks nothing.
+        self.corpus = CorpusStore()
         self.article_classifier = DeadlineClassifier(
             article_classifier, metrics.MODEL_SECONDS.labels(endpoint="articles").observe)
         self.articles = ArticleQueue(ARTICLE_WORKERS, ARTICLE_QUEUE, ARTICLE_DEADLINE_S)
@@ -172,6 +257,8 @@ class StanceService:
             return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": "5"})
         except DeadlineExceeded as exc:
             return JSONResponse({"error": str(exc)}, status_code=504)
+        except StoreUnavailable as exc:
+            return _unavailable(exc)
 
     @bentoml.api(batchable=True, max_batch_size=MAX_BATCH_TEXTS, max_latency_ms=MAX_LATENCY_MS)
     def classify(self, texts: Texts) -> list[Classification]:
@@ -209,6 +296,38 @@ class StanceService:
             "sentences": [s.to_row() for s in result.sentences],
         })
 
+    # The method is not called `articles`: that name is the article queue's.
+    @bentoml.api(route="/articles")
+    async def add_article(self, text: ArticleText, id: ArticleId = None, published: Published = None,
+                          title: str | None = None, source: str | None = None, url: ArticleUrl = None,
+                          min_confidence: MinConfidence = None) -> PostedArticle:
+        """Add an article to the corpus store and score it there with the served model.
+
+        Idempotent: an article whose ``url`` or text is already stored is not added again; the
+        answer says ``"status": "duplicate"`` (and why) and gives the stored article, scored by
+        the served model if it was not yet. Read it again with ``GET /articles/{id}``; its
+        sentences count in ``GET /timeline``. Sentences below ``min_confidence`` are marked
+        ``uncertain`` in the answer (the store keeps every prediction)."""
+        article = article_request({"text": text, "id": id, "published": published, "title": title,
+                                   "source": source})
+        article.url = url or None
+        return await self._article_work(self._post_article, article, min_confidence_of(min_confidence))
+
+    def _post_article(self, article, min_confidence: float | None = None):
+        with self.corpus.writer() as store:
+            result = next(store.ingest([article]))
+            if result.status == "skipped":
+                return JSONResponse({"error": f"field 'text' holds no sentence ({result.reason})",
+                                     "field": "text"}, status_code=422)
+            run = score_ids(store, self.article_classifier, [result.article_id],
+                            batch_size=PREDICT_BATCH)
+            stored = store.article(result.article_id, self.version)
+        if run.sentences:
+            metrics.count_sentences([s["label"] for s in stored["sentences"] if not s["furniture"]],
+                                    "articles")
+        stored.update(status=result.status, reason=result.reason)
+        return PostedArticle.model_validate(_mark_uncertain(stored, min_confidence))
+
     @bentoml.api
     async def track(self, articles: Articles, by: Period = "month", by_actor: ActorLevel = False,
                     min_confidence: MinConfidence = None) -> list[TrackRow]:
@@ -240,5 +359,6 @@ StanceService.add_asgi_middleware(DocsMiddleware, base_spec=lambda: StanceServic
                                   token_required=bool(os.environ.get(TOKEN_ENV)))
 StanceService.add_asgi_middleware(
     RequestGuardMiddleware,
-    checks={"/classify": classify_texts, "/score_article": score_article_request, "/track": track_request},
+    checks={"/classify": classify_texts, "/score_article": score_article_request, "/track": track_request,
+            "/articles": post_article_request},
 )

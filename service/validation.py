@@ -16,6 +16,7 @@ from service.limits import (
     MAX_TEXT_CHARS,
     MAX_TEXTS_PER_REQUEST,
     MAX_TRACK_ARTICLES,
+    MAX_URL_CHARS,
 )
 from stance.articles import Article, ArticleError, article_from_record
 from stance.tracking import DETAIL, PERIODS
@@ -176,3 +177,95 @@ def _field_named(message: str) -> str | None:
         return None
     start = message.index(marker) + len(marker)
     return message[start:message.index("'", start)]
+
+
+def post_article_request(payload: object) -> Article:
+    """The article of a POST /articles body: a /score_article body, and an optional ``url``
+    (the store's other key besides the text: the same URL twice is a duplicate)."""
+    body = _object(payload)
+    url = body.get("url")
+    if url is not None and not isinstance(url, str):
+        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                              f"field 'url' must be a string, got {type(url).__name__}", "url")
+    if isinstance(url, str) and len(url) > MAX_URL_CHARS:
+        raise RequestRejected(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                              f"field 'url' has {len(url)} characters; the limit is {MAX_URL_CHARS}",
+                              "url")
+    return score_article_request(payload)
+
+
+def article_id_of(raw: str) -> int | None:
+    """The store id in ``/articles/{article_id}``, None when it names no possible article."""
+    if not raw.isascii() or not raw.lstrip("-").isdigit() or len(raw) > 20:
+        return None
+    value = int(raw)
+    return value if -(2 ** 63) <= value < 2 ** 63 else None
+
+
+_TRUE, _FALSE = ("true", "1"), ("false", "0", "")
+
+
+def timeline_query(params) -> dict:
+    """The query of GET /timeline (``by``, ``by_actor``, ``actor``, ``since``, ``min_confidence``,
+    ``model_version``) as :func:`stance.store.timeline` takes it."""
+    import datetime as dt
+
+    from stance.labels import ACTORS
+
+    unknown = sorted(set(params) - TIMELINE_PARAMETERS)
+    if unknown:
+        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                              f"unknown query parameter {unknown[0]!r}; the parameters are "
+                              f"{', '.join(sorted(TIMELINE_PARAMETERS))}", unknown[0])
+    by = params.get("by") or "month"
+    if by not in PERIODS:
+        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                              f"parameter 'by' must be one of {', '.join(PERIODS)}, got {by!r}", "by")
+    raw = params.get("by_actor", "false").strip().lower()
+    if raw not in (*_TRUE, *_FALSE, DETAIL):
+        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                              f"parameter 'by_actor' must be true, false or {DETAIL!r} (per country "
+                              "or organisation)", "by_actor")
+    by_actor = DETAIL if raw == DETAIL else raw in _TRUE
+    actor = params.get("actor") or None
+    if actor is not None and actor not in ACTORS:
+        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                              f"parameter 'actor' must be one of {', '.join(ACTORS)}, got {actor!r}",
+                              "actor")
+    since = params.get("since") or None
+    if since is not None:
+        try:
+            since = dt.date.fromisoformat(since).isoformat() if len(since) == 10 else None
+        except ValueError:
+            since = None
+        if since is None:
+            raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                                  f"parameter 'since' must be a date as YYYY-MM-DD, got "
+                                  f"{params.get('since')!r}", "since")
+    min_confidence = params.get("min_confidence")
+    if min_confidence is not None:
+        try:
+            min_confidence = float(min_confidence)
+        except ValueError:
+            min_confidence = float("nan")
+        if not 0.0 <= min_confidence <= 1.0:
+            raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                                  "parameter 'min_confidence' must be a number between 0 and 1, got "
+                                  f"{params.get('min_confidence')!r}", "min_confidence")
+    return {"by": by, "by_actor": by_actor, "actor": actor, "since": since,
+            "min_confidence": min_confidence, "model_version": params.get("model_version") or None}
+
+
+TIMELINE_PARAMETERS = frozenset({"by", "by_actor", "actor", "since", "min_confidence", "model_version"})
+
+
+def article_query(params) -> dict:
+    """The query of GET /articles/{article_id}: ``model_version`` and ``min_confidence``."""
+    unknown = sorted(set(params) - {"model_version", "min_confidence"})
+    if unknown:
+        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                              f"unknown query parameter {unknown[0]!r}; the parameters are "
+                              "min_confidence, model_version", unknown[0])
+    query = timeline_query({name: params[name] for name in ("model_version", "min_confidence")
+                            if name in params})
+    return {"model_version": query["model_version"], "min_confidence": query["min_confidence"]}

@@ -91,7 +91,7 @@ def article_from_record(record: object, where: str, strict_dates: bool = True) -
     article_id = record.get("id", where)
     if not isinstance(article_id, (str, int)) or isinstance(article_id, bool):
         raise ArticleError(f"{where}: field 'id' must be a string")
-    for name in ("title", "source"):
+    for name in ("title", "source", "url"):
         if record.get(name) is not None and not isinstance(record[name], str):
             raise ArticleError(f"{where}: field '{name}' must be a string")
     date_name, raw_date = _date_field(record)
@@ -110,6 +110,7 @@ def article_from_record(record: object, where: str, strict_dates: bool = True) -
         title=record.get("title"),
         source=record.get("source"),
         warnings=warnings,
+        url=record.get("url") or None,
     )
 
 

@@ -1,5 +1,6 @@
 # PYTHON_ARGCOMPLETE_OK
-"""The `stance` command: dataset build, train, eval, ingest, score, track, network, serve, review.
+"""The `stance` command: dataset build, train, eval, ingest, score, rescore, track, network,
+export, serve, review.
 
 Exit status: 0 done; 1 nothing could be scored (every input skipped; for `dataset build`:
 near-duplicates found; for `review`: nothing to export or every answer rejected); 2 usage
@@ -341,6 +342,63 @@ def _cmd_score_db(args) -> int:
     return EXIT_OK if stored else EXIT_NOTHING_SCORED
 
 
+def _cmd_rescore(args) -> int:
+    """Score every stored sentence under the model ``--model``, beside the other versions' rows."""
+    from stance.incremental import model_version, score_store
+
+    if not args.model:
+        raise UsageError("rescore needs --model DIR: the model whose predictions are added beside "
+                         "those already stored")
+    classifier = _load_classifier(args)
+    version = model_version(classifier)
+    with _open_store(args) as store:
+        stored = store.counts()["articles"]
+        if not stored:
+            print(f"nothing to rescore: the store {store.path} holds no article (add some with "
+                  "`stance ingest`)", file=sys.stderr)
+            return EXIT_NOTHING_SCORED
+        previous = store.latest_model(exclude=version)
+        todo = store.count_unscored(version)
+        if todo < stored:
+            print(f"{version} has scored {stored - todo} of {stored} article(s) already: "
+                  f"{'nothing left to do' if not todo else f'scoring the other {todo}'}",
+                  file=sys.stderr)
+        try:
+            with _progress("rescoring") as bar:
+                run = score_store(store, classifier, progress=bar)
+        except KeyboardInterrupt:
+            print("interrupted: every committed batch is kept; rerun the same `stance rescore` to "
+                  "finish", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        print(f"rescored {run.articles} article(s), {run.sentences} sentences with {version} "
+              f"(store {store.path})", file=sys.stderr)
+        if previous is not None:
+            both, changed = store.label_changes(previous, version)
+            share = f" ({changed / both:.1%})" if both else ""
+            print(f"compared with {previous}: {changed} of {both} content sentence(s) changed "
+                  f"label{share}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_export(args) -> int:
+    """`stance export --db FILE --format parquet -o DIR`: one model version's rows as Parquet."""
+    from stance.store_export import ExportError, export_parquet
+
+    with _open_store(args, read_only=True) as store:
+        version = _store_version(store, args.model_version)
+        if version is None:
+            return EXIT_NOTHING_SCORED
+        try:
+            result = export_parquet(store, version, args.output)
+        except ExportError as exc:
+            raise UsageError(str(exc)) from exc
+        except OSError as exc:
+            raise UsageError(f"{args.output}: cannot write the export: {exc}") from exc
+    print(f"exported {result.sentences} sentence(s) of {result.articles} article(s) with {version} "
+          f"to {result.directory} (years: {', '.join(result.years)})", file=sys.stderr)
+    return EXIT_OK
+
+
 def _cmd_score_ray(args) -> int:
     """`stance score --engine ray`: Parquet files in the directory -o (stance.ray_engine)."""
     from stance import locate
@@ -484,6 +542,8 @@ def _cmd_serve(args) -> int:
     check_model_dir(model)
     # STANCE_BIND_HOST: the Host headers the service answers by default (service/browser_safety.py).
     env = {**os.environ, locate.MODEL_ENV: str(model), "STANCE_BIND_HOST": args.host}
+    # The store of POST /articles and GET /timeline, absolute: BentoML may change directory.
+    env[DB_ENV] = str(Path(args.db or os.environ.get(DB_ENV) or DEFAULT_DB).resolve())
     for name, value in (("BENTOML_DO_NOT_TRACK", "True"), ("HF_HUB_OFFLINE", "1"),
                         ("TRANSFORMERS_OFFLINE", "1")):
         env.setdefault(name, value)
@@ -496,7 +556,8 @@ def _cmd_serve(args) -> int:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {busy}")
     command = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", args.host,
                "--port", str(args.port), "--working-dir", str(root)]
-    print(f"serving {model.name} on http://{args.host}:{args.port} (Ctrl-C stops)", file=sys.stderr)
+    print(f"serving {model.name} on http://{args.host}:{args.port} (Ctrl-C stops); corpus store "
+          f"{env[DB_ENV]}", file=sys.stderr)
     sys.stderr.flush()
     # exec, not a child: the server runs in the foreground and gets signals (Ctrl-C, a killed
     # process group) directly.
@@ -527,6 +588,23 @@ def _tracked(args):
 _ACTOR_LEVELS = {None: False, "actor": True, "detail": "detail"}
 
 
+def _store_version(store, asked: str | None) -> str | None:
+    """The model version whose predictions to read: ``asked``, else the one that scored last;
+    None (said on stderr) when nothing is scored."""
+    version = asked or store.latest_model()
+    if version is None:
+        print("nothing scored in the store: run `stance score --db` first", file=sys.stderr)
+        return None
+    if version not in store.model_versions():
+        raise UsageError(f"no predictions by {version!r}; the store has: "
+                         f"{', '.join(store.model_versions()) or 'none'}")
+    unscored = store.count_unscored(version)
+    if unscored:
+        print(f"note: {version} has not scored {unscored} stored article(s) yet (run `stance score "
+              "--db` or `stance rescore` to finish): they are left out", file=sys.stderr)
+    return version
+
+
 def _cmd_track_db(args, table_fmt: str) -> int:
     from stance.output import write_rows
     from stance.store import timeline
@@ -538,13 +616,9 @@ def _cmd_track_db(args, table_fmt: str) -> int:
         if value:
             raise UsageError(f"{flag} is not available with --db yet: it needs every sentence row")
     with _open_store(args, read_only=True) as store:
-        version = args.model_version or store.latest_model()
+        version = _store_version(store, args.model_version)
         if version is None:
-            print("nothing scored in the store: run `stance score --db` first", file=sys.stderr)
             return EXIT_NOTHING_SCORED
-        if version not in store.model_versions():
-            raise UsageError(f"no predictions by {version!r}; the store has: "
-                             f"{', '.join(store.model_versions())}")
         rows = timeline(store, version, args.by, _ACTOR_LEVELS[args.by_actor], args.min_confidence)
     write_rows(rows, args.output, table_fmt)
     print(f"tracked {len(rows)} row(s) with {version}", file=sys.stderr)
@@ -602,7 +676,14 @@ PERIOD_EXAMPLES = {"day": "2022-03-15", "week": "2022-W11", "month": "2022-03", 
 
 
 def _cmd_network(args) -> int:
-    from stance.network import edge_rows, stance_graph, write_edges_csv, write_graphml
+    from stance.network import (
+        edges_from_counts,
+        graph_from_counts,
+        sentence_counts,
+        write_edges_csv,
+        write_graphml,
+    )
+    from stance.store import network_counts
     from stance.tracking import UNDATED, period_of, period_sort_key
 
     if args.period and not args.by:
@@ -615,21 +696,34 @@ def _cmd_network(args) -> int:
                          f"{PERIOD_EXAMPLES[args.by]} (or {UNDATED})")
     per_period = args.by is not None and not args.period
     args.by = args.by or "year"  # any unit: without --by the network ignores periods
-    tracking = _tracked(args)
-    if not tracking.articles:
-        return EXIT_NOTHING_SCORED
-    if args.period and not any(s.period == args.period for s in tracking.sentences):
-        periods = sorted({s.period for s in tracking.sentences}, key=period_sort_key)
+    if args.db is not None:
+        if args.paths:
+            raise UsageError("with --db, network reads the store: add inputs with `stance ingest` "
+                             "and score them with `stance score --db` first")
+        with _open_store(args, read_only=True) as store:
+            version = _store_version(store, args.model_version)
+            if version is None:
+                return EXIT_NOTHING_SCORED
+            counts = network_counts(store, version, args.by, args.detail)
+    else:
+        if not args.paths:
+            raise UsageError("network needs inputs (or --db to read the store)")
+        if args.model_version:
+            raise UsageError("--model-version reads the store: pass --db too")
+        tracking = _tracked(args)
+        if not tracking.articles:
+            return EXIT_NOTHING_SCORED
+        counts = sentence_counts(tracking.sentences, args.detail)
+    if args.period and not any(key[0] == args.period for key in counts):
+        periods = sorted({key[0] for key in counts}, key=period_sort_key)
         print(f"warning: no sentences in period {args.period}; the periods found are: "
               f"{', '.join(periods) or 'none'}", file=sys.stderr)
     if args.graphml:
-        graph = stance_graph(tracking.sentences, args.period, per_period, args.include_neutral,
-                             args.detail)
+        graph = graph_from_counts(counts, args.period, per_period, args.include_neutral)
         print(f"wrote {write_graphml(graph, args.graphml)} ({graph.number_of_nodes()} nodes, "
               f"{graph.number_of_edges()} edges)", file=sys.stderr)
     if args.edges:
-        rows = edge_rows(tracking.sentences, args.period, per_period, args.include_neutral,
-                         args.detail)
+        rows = edges_from_counts(counts, args.period, per_period, args.include_neutral)
         print(f"wrote {write_edges_csv(rows, args.edges)} ({len(rows)} edges)", file=sys.stderr)
     return 0
 
@@ -769,7 +863,7 @@ def _add_tracking_parsers(sub) -> None:
     tk.set_defaults(func=_cmd_track)
 
     nw = sub.add_parser("network", help="actor × stance network as GraphML and a CSV edge list")
-    nw.add_argument("paths", nargs="+", help=INPUTS_HELP)
+    nw.add_argument("paths", nargs="*", help=INPUTS_HELP)
     nw.add_argument("--graphml", default=None, help="GraphML file (Gephi, visone, networkx)")
     nw.add_argument("--edges", default=None, help="CSV edge list: source,target,weight,period")
     nw.add_argument("--by", choices=PERIODS, default=None,
@@ -779,6 +873,9 @@ def _add_tracking_parsers(sub) -> None:
     nw.add_argument("--detail", action="store_true",
                     help="actor nodes are countries and organisations (actor_detail: US, HU, NATO…)")
     _add_input_options(nw)
+    _add_db(nw, "build the network from the store's predictions instead of scoring inputs")
+    nw.add_argument("--model-version", default=None,
+                    help="with --db: whose predictions (default: the model that scored last)")
     _add_common(nw)
     nw.set_defaults(func=_cmd_network)
 
@@ -1006,6 +1103,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(ig, model=False)
     ig.set_defaults(func=_cmd_ingest)
 
+    rs = sub.add_parser("rescore", help="score every stored sentence under another model, keeping "
+                                        "the earlier models' predictions")
+    rs.add_argument("--db", default=None, metavar="FILE",
+                    help=f"the store (default: ${DB_ENV}, else {DEFAULT_DB})")
+    _add_common(rs)
+    rs.set_defaults(func=_cmd_rescore)
+
+    xp = sub.add_parser("export", help="the store as Parquet partitioned by year (one model version)")
+    xp.add_argument("--db", default=None, metavar="FILE",
+                    help=f"the store (default: ${DB_ENV}, else {DEFAULT_DB})")
+    xp.add_argument("--format", choices=("parquet",), default="parquet",
+                    help="parquet (default, the only one): sentences/ and articles/, year=YYYY "
+                         "directories")
+    xp.add_argument("-o", "--output", required=True, metavar="DIR",
+                    help="directory for export.json, sentences/ and articles/ (must not hold them yet)")
+    xp.add_argument("--model-version", default=None,
+                    help="whose predictions (default: the model that scored last)")
+    _add_common(xp, model=False)
+    xp.set_defaults(func=_cmd_export)
+
     ex = sub.add_parser("export-fast", help="add the int8 ONNX model (fast CPU path) to a model dir")
     ex.add_argument("--model", default=None, metavar="DIR",
                     help="model directory (default: $STANCE_MODEL_DIR, else models/minilm-stance)")
@@ -1019,6 +1136,9 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=3000)
     sv.add_argument("--model", default=None, metavar="DIR",
                     help="model directory (default: $STANCE_MODEL_DIR, else the default model)")
+    sv.add_argument("--db", default=None, metavar="FILE",
+                    help=f"the corpus store of POST /articles and GET /timeline (default: ${DB_ENV}, "
+                         f"else {DEFAULT_DB} here); the server holds it for writing once used")
     _add_common(sv, model=False)
     sv.set_defaults(func=_cmd_serve)
     _add_tracking_parsers(sub)

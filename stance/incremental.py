@@ -86,13 +86,48 @@ def _batch_table(version: str, ids: list[int], sentences: dict, probabilities: l
                      for name, values in columns.items()})
 
 
-def score_store(store: Store, classifier, *, batch_size: int = 64, attributor=None, progress=None,
-                on_batch=None) -> ScoreRun:
-    """Score every article ``store`` holds that ``classifier``'s version has not scored."""
+def _register(store: Store, classifier) -> str:
     version = model_version(classifier)
     store.register_model(version, getattr(classifier, "name", None),
                          getattr(classifier, "backend", None),
                          str(getattr(classifier, "path", "") or "") or None)
+    return version
+
+
+def _score_batch(store: Store, classifier, version: str, chosen: list[int], batch_size: int,
+                 attributor) -> None:
+    """Predict, attribute and commit the articles ``chosen`` (one transaction)."""
+    sentences = store.sentences_of(chosen)
+    groups = [([s[1] for s in sentences[i]], [s[2] for s in sentences[i]]) for i in chosen]
+    probabilities = scoring.article_probabilities(classifier, groups, batch_size)
+    published = store.published_of(chosen)
+    # The learned actor decision reads each sentence's label, as `stance track` gives it.
+    holders = [attributor.attribute(texts, furniture, [max(p, key=p.get) for p in probs],
+                                    published.get(article_id))
+               for article_id, (texts, furniture), probs in zip(chosen, groups, probabilities,
+                                                                strict=True)]
+    store.add_predictions(version, _batch_table(version, chosen, sentences, probabilities, holders),
+                          chosen)
+
+
+def _batches(candidates: list[tuple[int, str, int]]):
+    """Whole articles up to the prediction chunk per batch; at least one, however long."""
+    start = 0
+    while start < len(candidates):
+        chosen, budget = [], 0
+        for article_id, _key, count in candidates[start:]:
+            if chosen and budget + count > scoring.PREDICT_CHUNK:
+                break
+            chosen.append(article_id)
+            budget += count
+        start += len(chosen)
+        yield chosen, budget
+
+
+def score_store(store: Store, classifier, *, batch_size: int = 64, attributor=None, progress=None,
+                on_batch=None) -> ScoreRun:
+    """Score every article ``store`` holds that ``classifier``'s version has not scored."""
+    version = _register(store, classifier)
     attributor = attributor or ActorAttributor()
     run = ScoreRun(version)
     after = 0
@@ -100,27 +135,8 @@ def score_store(store: Store, classifier, *, batch_size: int = 64, attributor=No
         candidates = store.unscored(version, after, _LOOKUP)
         if not candidates:
             return run
-        start = 0
-        while start < len(candidates):
-            # Whole articles up to the prediction chunk; at least one, however long.
-            chosen, budget = [], 0
-            for article_id, _key, count in candidates[start:]:
-                if chosen and budget + count > scoring.PREDICT_CHUNK:
-                    break
-                chosen.append(article_id)
-                budget += count
-            start += len(chosen)
-            sentences = store.sentences_of(chosen)
-            groups = [([s[1] for s in sentences[i]], [s[2] for s in sentences[i]]) for i in chosen]
-            probabilities = scoring.article_probabilities(classifier, groups, batch_size)
-            published = store.published_of(chosen)
-            # The learned actor decision reads each sentence's label, as `stance track` gives it.
-            holders = [attributor.attribute(texts, furniture, [max(p, key=p.get) for p in probs],
-                                            published.get(article_id))
-                       for article_id, (texts, furniture), probs in zip(chosen, groups, probabilities,
-                                                                        strict=True)]
-            store.add_predictions(version, _batch_table(version, chosen, sentences, probabilities,
-                                                        holders), chosen)
+        for chosen, budget in _batches(candidates):
+            _score_batch(store, classifier, version, chosen, batch_size, attributor)
             run.articles += len(chosen)
             run.sentences += budget
             run.batches += 1
@@ -129,3 +145,24 @@ def score_store(store: Store, classifier, *, batch_size: int = 64, attributor=No
             if on_batch is not None:
                 on_batch(run)
         after = candidates[-1][0]
+
+
+def score_ids(store: Store, classifier, ids: list[int], *, batch_size: int = 64,
+              attributor=None) -> ScoreRun:
+    """Score the stored articles ``ids`` that ``classifier``'s version has not scored (the
+    service's ``POST /articles``), in the same batches and transactions as :func:`score_store`."""
+    version = _register(store, classifier)
+    attributor = attributor or ActorAttributor()
+    run = ScoreRun(version)
+    if not ids:
+        return run
+    candidates = store.db.execute(
+        """SELECT id, key, sentences FROM articles a WHERE list_contains(?, id) AND NOT EXISTS (
+               SELECT 1 FROM scored_articles s WHERE s.article_id = a.id AND s.model_version = ?)
+           ORDER BY id""", [list(ids), version]).fetchall()
+    for chosen, budget in _batches(candidates):
+        _score_batch(store, classifier, version, chosen, batch_size, attributor)
+        run.articles += len(chosen)
+        run.sentences += budget
+        run.batches += 1
+    return run

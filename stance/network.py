@@ -21,44 +21,55 @@ import networkx as nx
 from stance.labels import ACTORS, LABELS, STANCES
 from stance.tracking import ALL, TrackedSentence, period_sort_key
 
+# (period, holder, label) → sentences: what the network is built from, counted from tracked
+# sentences here or in SQL by the store (stance.store.network_counts).
+Counts = dict[tuple[str, str, str], int]
 
-def _selected(sentences: Iterable[TrackedSentence], period: str | None, include_neutral: bool):
+
+def sentence_counts(sentences: Iterable[TrackedSentence], detail: bool = False) -> Counts:
+    return dict(Counter((s.period, (s.actor_detail or s.actor) if detail else s.actor, s.label)
+                        for s in sentences))
+
+
+def edges_from_counts(counts: Counts, period: str | None = None, per_period: bool = False,
+                      include_neutral: bool = False) -> list[dict]:
+    """:func:`edge_rows` from sentence counts per (period, holder, label)."""
     labels = LABELS if include_neutral else STANCES
-    return [s for s in sentences if s.label in labels and (period is None or s.period == period)]
-
-
-def _holder(s: TrackedSentence, detail: bool) -> str:
-    return (s.actor_detail or s.actor) if detail else s.actor
+    rows: Counter = Counter()
+    for (p, holder, label), n in counts.items():
+        if label in labels and (period is None or p == period):
+            rows[(p if per_period or period else ALL, holder, label)] += n
+    order = {name: i for i, name in enumerate(ACTORS)}
+    keys = sorted(rows, key=lambda k: (period_sort_key(k[0]), order.get(k[1], -1), k[1],
+                                       LABELS.index(k[2])))
+    return [{"source": actor, "target": label, "weight": rows[(p, actor, label)], "period": p}
+            for p, actor, label in keys]
 
 
 def edge_rows(sentences: Iterable[TrackedSentence], period: str | None = None,
               per_period: bool = False, include_neutral: bool = False,
               detail: bool = False) -> list[dict]:
     """``source, target, weight, period`` rows; ``period`` is ``all`` unless split or windowed."""
-    chosen = _selected(sentences, period, include_neutral)
-    counts = Counter((s.period if per_period or period else ALL, _holder(s, detail), s.label)
-                     for s in chosen)
-    order = {name: i for i, name in enumerate(ACTORS)}
-    keys = sorted(counts, key=lambda k: (period_sort_key(k[0]), order.get(k[1], -1), k[1],
-                                         LABELS.index(k[2])))
-    return [{"source": actor, "target": label, "weight": counts[(p, actor, label)], "period": p}
-            for p, actor, label in keys]
+    return edges_from_counts(sentence_counts(sentences, detail), period, per_period, include_neutral)
 
 
 def stance_graph(sentences: Iterable[TrackedSentence], period: str | None = None,
                  per_period: bool = False, include_neutral: bool = False,
                  detail: bool = False) -> nx.DiGraph:
     """Actor → stance graph weighted by sentence counts (see the module docstring)."""
-    sentences = list(sentences)
+    return graph_from_counts(sentence_counts(sentences, detail), period, per_period, include_neutral)
+
+
+def graph_from_counts(counts: Counts, period: str | None = None, per_period: bool = False,
+                      include_neutral: bool = False) -> nx.DiGraph:
+    """:func:`stance_graph` from sentence counts per (period, holder, label)."""
     graph = nx.DiGraph(name="actor-stance", period=period or ALL)
-    totals = edge_rows(sentences, period, include_neutral=include_neutral, detail=detail)
-    for row in totals:
+    for row in edges_from_counts(counts, period, False, include_neutral):
         graph.add_node(row["source"], kind="actor", label=row["source"])
         graph.add_node(row["target"], kind="stance", label=row["target"])
         graph.add_edge(row["source"], row["target"], weight=row["weight"], label=row["target"])
     if per_period and period is None:
-        for row in edge_rows(sentences, per_period=True, include_neutral=include_neutral,
-                             detail=detail):
+        for row in edges_from_counts(counts, None, True, include_neutral):
             graph.edges[row["source"], row["target"]][f"w_{row['period']}"] = row["weight"]
         windows = {key for _, _, data in graph.edges(data=True) for key in data if key.startswith("w_")}
         for _, _, data in graph.edges(data=True):

@@ -144,12 +144,12 @@ class Store:
 
     # --- ingest -------------------------------------------------------------------------------
 
-    def _duplicate_of(self, url: str | None, digest: str) -> tuple[str, str] | None:
-        row = self.db.execute("SELECT key, url = ? FROM articles WHERE url = ? OR content_hash = ? "
+    def _duplicate_of(self, url: str | None, digest: str) -> tuple[str, str, int] | None:
+        row = self.db.execute("SELECT key, url = ?, id FROM articles WHERE url = ? OR content_hash = ? "
                               "LIMIT 1", [url, url, digest]).fetchone()
         if row is None:
             return None
-        return row[0], "same url" if row[1] else "same text"
+        return row[0], "same url" if row[1] else "same text", row[2]
 
     def _free_key(self, key: str, taken: set[str]) -> str:
         candidate, n = key, 1
@@ -186,11 +186,12 @@ class Store:
         for article in articles:
             digest = content_hash(article.text)
             earlier = seen.get(digest) or (seen.get(article.url) if article.url else None)
-            duplicate = (earlier, "same text" if digest in seen else "same url") if earlier else \
-                self._duplicate_of(article.url, digest)
+            duplicate = (earlier, "same text" if digest in seen else "same url", None) if earlier \
+                else self._duplicate_of(article.url, digest)
             if duplicate:
+                # The stored article's id (None for one added earlier in this batch).
                 pending.append(Ingested(article.id, "duplicate", f"{duplicate[1]} as {duplicate[0]!r}",
-                                        path=article.path))
+                                        article_id=duplicate[2], path=article.path))
                 continue
             sentences = segment(article.text, masthead=article.source)
             if not sentences:
@@ -295,18 +296,67 @@ class Store:
             self.db.unregister("_new_predictions")
             self.db.unregister("_new_marks")
 
-    def latest_model(self) -> str | None:
+    def latest_model(self, exclude: str | None = None) -> str | None:
+        """The model registered last that has scored anything (other than ``exclude``)."""
         row = self.db.execute(
-            """SELECT m.model_version FROM models m WHERE EXISTS (SELECT 1 FROM scored_articles s
-               WHERE s.model_version = m.model_version) ORDER BY m.registered_at DESC LIMIT 1"""
-        ).fetchone()
+            """SELECT m.model_version FROM models m WHERE m.model_version IS DISTINCT FROM ?
+               AND EXISTS (SELECT 1 FROM scored_articles s WHERE s.model_version = m.model_version)
+               ORDER BY m.registered_at DESC LIMIT 1""", [exclude]).fetchone()
         return row[0] if row else None
+
+    def label_changes(self, old: str, new: str) -> tuple[int, int]:
+        """(sentences both versions labelled, those whose label differs), furniture left out."""
+        both, changed = self.db.execute(
+            """SELECT count(*), count(*) FILTER (WHERE o.label <> n.label)
+               FROM predictions o JOIN predictions n
+                 ON n.article_id = o.article_id AND n.sentence_index = o.sentence_index
+               WHERE o.model_version = ? AND n.model_version = ? AND NOT o.furniture""",
+            [old, new]).fetchone()
+        return both, changed
 
     def model_versions(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT model_version FROM models ORDER BY registered_at")
                 .fetchall()]
 
     # --- reading ------------------------------------------------------------------------------
+
+    def is_scored(self, article_id: int, version: str) -> bool:
+        return self.db.execute("SELECT count(*) FROM scored_articles WHERE article_id = ? AND "
+                               "model_version = ?", [article_id, version]).fetchone()[0] > 0
+
+    def article(self, article_id: int, version: str | None) -> dict | None:
+        """One stored article with its sentences and ``version``'s prediction for each (the
+        prediction fields are None while ``version`` has not scored it); None when there is no
+        such article. Dates are ISO strings."""
+        if not -(2 ** 63) <= article_id < 2 ** 63:
+            return None
+        row = self.db.execute(
+            """SELECT id, key, url, content_hash, title, site, published, date_source, text_source,
+                      fetched_at, ingested_at, text, warnings FROM articles WHERE id = ?""",
+            [article_id]).fetchone()
+        if row is None:
+            return None
+        names = ("id", "key", "url", "content_hash", "title", "site", "published", "date_source",
+                 "text_source", "fetched_at", "ingested_at", "text", "warnings")
+        article = dict(zip(names, row, strict=True))
+        for name in ("published", "fetched_at", "ingested_at"):
+            if article[name] is not None:
+                article[name] = article[name].isoformat()
+        article["warnings"] = list(article["warnings"] or [])
+        article["model_version"] = version
+        article["scored"] = version is not None and self.is_scored(article_id, version)
+        fields = ("label", "confidence", *PROBABILITY_COLUMNS, "actor", "actor_surface", "actor_rule",
+                  "actor_detail")
+        rows = self.db.execute(
+            f"""SELECT s.sentence_index, s.start_char, s.end_char, s.text, s.furniture,
+                       {", ".join(f"p.{name}" for name in fields)}
+                FROM sentences s LEFT JOIN predictions p ON p.article_id = s.article_id
+                     AND p.sentence_index = s.sentence_index AND p.model_version = ?
+                WHERE s.article_id = ? ORDER BY s.sentence_index""", [version, article_id]).fetchall()
+        article["sentences"] = [
+            {"sentence_index": r[0], "start": r[1], "end": r[2], "text": r[3], "furniture": r[4],
+             **dict(zip(fields, r[5:], strict=True))} for r in rows]
+        return article
 
     def counts(self) -> dict[str, int]:
         return {table: self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -439,3 +489,29 @@ def timeline(store: Store, version: str, by: str = "month", by_actor: bool | str
                    dominant_confidence=confidence)
         rows.append(row)
     return rows
+
+
+def network_counts(store: Store, version: str, by: str = "year", detail: bool = False,
+                   min_confidence: float | None = None) -> dict[tuple[str, str, str], int]:
+    """Sentences per (period, holder, label) counted in SQL: the counts
+    :func:`stance.network.sentence_counts` takes from ``stance track``'s sentences (furniture and
+    sentences below ``min_confidence`` left out); the holder is the state or organisation with
+    ``detail``, else the actor."""
+    from stance.periods import UNDATED, period_of
+
+    if by not in _TRUNCATE:
+        raise ValueError(f"unknown period {by!r}; expected one of {', '.join(_TRUNCATE)}")
+    holder = "coalesce(nullif(p.actor_detail, ''), p.actor)" if detail else "p.actor"
+    where, params = ["p.model_version = ?", "NOT p.furniture"], [version]
+    if min_confidence is not None:
+        where.append("p.confidence >= ?")
+        params.append(min_confidence)
+    rows = store.db.execute(
+        f"""SELECT date_trunc('{_TRUNCATE[by]}', a.published), {holder}, p.label, count(*)
+            FROM predictions p JOIN articles a ON a.id = p.article_id
+            WHERE {" AND ".join(where)} GROUP BY ALL""", params).fetchall()
+    counts: dict[tuple[str, str, str], int] = {}
+    for day, who, label, n in rows:
+        key = (period_of(day.isoformat(), by) if day is not None else UNDATED, who, label)
+        counts[key] = counts.get(key, 0) + n
+    return counts

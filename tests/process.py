@@ -41,8 +41,10 @@ class ServiceProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         home = Path(home)
         self.log = home / f"server-{self.port}.log"
+        # A private corpus store too, so POST /articles never writes into the working directory.
         env = {**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True",
-               **(extra_env or {})}
+               "STANCE_DB": str(home / f"corpus-{self.port}.duckdb"), **(extra_env or {})}
+        self.db = Path(env["STANCE_DB"])
         env.pop("STANCE_API_TOKEN", None)
         if token:
             env["STANCE_API_TOKEN"] = token

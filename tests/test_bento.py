@@ -45,7 +45,8 @@ def test_the_bento_packs_exactly_the_modules_the_service_imports():
 
 def test_the_bento_installs_the_fast_path_and_the_input_readers():
     packages = " ".join(BENTOFILE["python"]["packages"])
-    for name in ("onnxruntime", "python-dateutil", "charset-normalizer", "pysbd", "transformers"):
+    for name in ("onnxruntime", "python-dateutil", "charset-normalizer", "pysbd", "transformers",
+                 "duckdb", "pyarrow"):
         assert name in packages
 
 

@@ -26,6 +26,15 @@ def test_spec_documents_every_status_the_service_answers():
         {"200", "400", "401", "408", "413", "415", "422", "500", "503"}
     assert "504" in spec["paths"]["/track"]["post"]["responses"]
     assert "/model" in spec["paths"] and "ModelDescription" in spec["components"]["schemas"]
+    article = spec["paths"]["/articles/{article_id}"]["get"]
+    assert set(article["responses"]) == {"200", "400", "401", "404", "422", "500", "503"}
+    assert article["parameters"][0] == {"name": "article_id", "in": "path", "required": True,
+                                        "description": article["parameters"][0]["description"],
+                                        "schema": {"type": "integer"}}
+    timeline = spec["paths"]["/timeline"]["get"]
+    assert {p["name"] for p in timeline["parameters"]} == \
+        {"by", "by_actor", "actor", "since", "min_confidence", "model_version"}
+    assert {"StoredArticle", "PostedArticle"} <= set(spec["components"]["schemas"])
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert spec["security"] == [{"bearer": []}] and spec["paths"]["/livez"]["get"]["security"] == []
     open_spec = build_spec(BASE, token_required=False)
@@ -53,7 +62,7 @@ def test_every_operation_keeps_its_contract(api_server):
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {f"{op.method.upper()} {op.path}" for op in operations} >= {
         "POST /classify", "POST /score_article", "POST /track", "GET /model", "GET /livez",
-        "GET /readyz", "GET /metrics"}
+        "GET /readyz", "GET /metrics", "POST /articles", "GET /articles/{article_id}", "GET /timeline"}
     failures = {}
     for operation in operations:
         @given(case=operation.as_strategy())

@@ -4,7 +4,9 @@ from service.prometheus_metrics import REGISTRY, UNMATCHED, count_sentences, rea
 def test_known_routes_keep_their_template_and_anything_else_is_unmatched():
     assert route_of("/classify") == "/classify"
     assert route_of("/static_content/swagger-ui.css") == "/static_content/{path}"
-    for path in ("/classify/", "/wp-admin", "/" + "x" * 500, "/model/../etc"):
+    assert route_of("/articles") == "/articles" and route_of("/timeline") == "/timeline"
+    assert route_of("/articles/12") == route_of("/articles/" + "9" * 500) == "/articles/{article_id}"
+    for path in ("/classify/", "/wp-admin", "/" + "x" * 500, "/model/../etc", "/articles/1/x"):
         assert route_of(path) == UNMATCHED
 
 

@@ -25,8 +25,18 @@ from service.limits import (
     MAX_TEXT_CHARS,
     MAX_TEXTS_PER_REQUEST,
     MAX_TRACK_ARTICLES,
+    MAX_URL_CHARS,
 )
-from service.validation import RequestRejected, article_request, classify_texts, parse_json_body
+from service.validation import (
+    RequestRejected,
+    article_id_of,
+    article_query,
+    article_request,
+    classify_texts,
+    parse_json_body,
+    post_article_request,
+    timeline_query,
+)
 from stance.articles import article_from_record
 from stance.cli import main
 from stance.labels import LABELS, column
@@ -77,6 +87,69 @@ def test_invalid_utf8_and_json_are_400():
         with pytest.raises(RequestRejected) as caught:
             parse_json_body(body)
         assert caught.value.status == 400
+
+
+@pytest.mark.parametrize("query, field", [
+    ({"by": "decade"}, "by"), ({"by_actor": "yes"}, "by_actor"), ({"actor": "martians"}, "actor"),
+    ({"since": "yesterday"}, "since"), ({"since": "2023-7-1"}, "since"),
+    ({"min_confidence": "2"}, "min_confidence"), ({"min_confidence": "nan"}, "min_confidence"),
+    ({"acter": "russia"}, "acter"),
+])
+def test_timeline_query_is_rejected_naming_the_parameter(query, field):
+    with pytest.raises(RequestRejected) as caught:
+        timeline_query(query)
+    assert (caught.value.status, caught.value.field) == (422, field)
+
+
+def test_timeline_and_article_queries():
+    assert timeline_query({}) == {"by": "month", "by_actor": False, "actor": None, "since": None,
+                                  "min_confidence": None, "model_version": None}
+    assert timeline_query({"by": "year", "by_actor": "detail", "actor": "russia", "since": "2022-03-01",
+                           "min_confidence": "0.5", "model_version": "abc"}) == {
+        "by": "year", "by_actor": "detail", "actor": "russia", "since": "2022-03-01",
+        "min_confidence": 0.5, "model_version": "abc"}
+    assert timeline_query({"by_actor": "true"})["by_actor"] is True
+    assert article_query({"min_confidence": "0.9"}) == {"model_version": None, "min_confidence": 0.9}
+    with pytest.raises(RequestRejected):
+        article_query({"by": "month"})
+    assert [article_id_of(raw) for raw in ("12", "-3", "x", "1.5", "9" * 30, "١٢")] == \
+        [12, -3, None, None, None, None]
+
+
+def test_post_article_body_is_a_score_article_body_with_a_url():
+    article = post_article_request({"text": "NATO met.", "url": "https://x.example/a", "id": 7})
+    assert (article.id, article.url) == ("7", "https://x.example/a")
+    for body, status, field in (({"text": "NATO met.", "url": 5}, 422, "url"),
+                                ({"text": "NATO met.", "url": "h" * (MAX_URL_CHARS + 1)}, 413, "url"),
+                                ({"url": "https://x.example"}, 422, "text")):
+        with pytest.raises(RequestRejected) as caught:
+            post_article_request(body)
+        assert (caught.value.status, caught.value.field) == (status, field)
+
+
+def test_the_corpus_store_is_opened_on_first_use_and_unavailable_while_another_process_writes(tmp_path):
+    from service.corpus import CorpusStore, StoreUnavailable
+
+    path = tmp_path / "corpus.duckdb"
+    corpus = CorpusStore(str(path))
+    with corpus.reader() as store:
+        assert store is None and not path.exists()  # reading creates nothing
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from stance.store import "
+                               "open_store; s = open_store(sys.argv[1]); print('open', flush=True); "
+                               "time.sleep(60)", str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(StoreUnavailable, match="in use by another process"), corpus.writer():
+            pass
+    finally:
+        holder.kill()
+        holder.wait(30)
+    with corpus.writer() as store:  # tried again on the next request
+        list(store.ingest([article_from_record({"text": "Kyiv wants to join NATO."}, "t")]))
+    with corpus.reader() as store:
+        assert store.counts()["articles"] == 1
+    corpus.close()
 
 
 @pytest.mark.integration
@@ -224,6 +297,81 @@ def test_track_gives_the_cli_table_per_period_and_actor(server, local_classifier
     assert [(r["period"], r["actor"], r["articles"]) for r in undated] == [("undated", "all", 1)]
 
 
+def _get(server, route, **params):
+    return httpx.get(f"{server.url}{route}", params=params, timeout=60)
+
+
+@pytest.mark.integration
+def test_post_articles_stores_and_scores_once_by_url_or_text(server, local_classifier):
+    from stance.scoring import score_articles
+
+    text = read_article("001")
+    record = {"text": text, "id": "wire-1", "published": "2022-03-15", "title": "Seed",
+              "url": "https://news.example/wire-1"}
+    response = _post(server, "/articles", record)
+    assert response.status_code == 200, response.text
+    added = response.json()
+    version = httpx.get(f"{server.url}/model", timeout=10).json()["version"]
+    assert (added["status"], added["key"], added["url"], added["published"]) == \
+        ("added", "wire-1", record["url"], "2022-03-15")
+    assert added["model_version"] == version and added["scored"] and added["reason"] is None
+    local = next(score_articles(local_classifier, [article_from_record(record, "test")]))
+    assert [(s["start"], s["end"], s["label"]) for s in added["sentences"]] == \
+        [(s.start, s.end, s.label) for s in local.sentences]
+
+    again = _post(server, "/articles", record).json()
+    assert (again["status"], again["id"], again["reason"]) == \
+        ("duplicate", added["id"], "same url as 'wire-1'")
+    moved = _post(server, "/articles", {**record, "url": "https://mirror.example/1"}).json()
+    assert (moved["status"], moved["reason"]) == ("duplicate", "same text as 'wire-1'")
+    stored = _get(server, f"/articles/{added['id']}").json()
+    assert stored == {k: v for k, v in added.items() if k not in ("status", "reason")}
+    strict = _get(server, f"/articles/{added['id']}", min_confidence=1.0).json()
+    assert all(s["uncertain"] for s in strict["sentences"] if not s["furniture"])
+    other = _get(server, f"/articles/{added['id']}", model_version="older").json()
+    assert not other["scored"] and {s["label"] for s in other["sentences"]} == {None}
+    for missing in ("999999", "-1", "abc", "9" * 40):
+        response = _get(server, f"/articles/{missing}")
+        assert response.status_code == 404 and "no article" in response.json()["error"], missing
+    assert _get(server, f"/articles/{added['id']}", by="month").status_code == 422
+
+    # The service holds the store: another process cannot write it meanwhile (one writer).
+    done = subprocess.run([sys.executable, "-m", "stance.cli", "ingest", str(ARTICLES), "--db",
+                           str(server.db)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "in use by another process" in done.stderr
+
+
+@pytest.mark.integration
+def test_timeline_reads_the_tracking_table_from_the_store(server, local_classifier):
+    from stance.articles import read_inputs
+    from stance.tracking import track
+
+    articles = list(read_inputs([str(ARTICLES)]))
+    for a in articles:
+        body = {"id": a.id, "text": a.text, "published": a.published, "source": a.source}
+        assert _post(server, "/articles", body).status_code == 200
+    # The store may hold articles of other tests: compare the 2024 rows (one seed article alone).
+    rows = _get(server, "/timeline", by="month", by_actor="true").json()
+    expected = track(local_classifier, articles, "month").table(True)
+
+    def key(table):
+        return [(r["period"], r["actor"], r["sentences"], r["pro_membership"], r["opposing"])
+                for r in table]
+    assert {r["period"] for r in rows} >= {"2022-03", "2024-12"}
+    late = _get(server, "/timeline", by="month", by_actor="true", since="2024-01-01").json()
+    assert key(late) == key([r for r in expected if r["period"] >= "2024"])
+    russia = _get(server, "/timeline", by="year", actor="russia", since="2024-01-01").json()
+    assert [(r["period"], r["actor"]) for r in russia] == [("2024", "all")]
+    assert russia[0]["sentences"] == sum(r["sentences"] for r in late if r["actor"] == "russia")
+    assert _get(server, "/timeline", by="year", by_actor="detail").status_code == 200
+    for params, status, field in (({"by": "decade"}, 422, "by"), ({"actor": "martians"}, 422, "actor"),
+                                  ({"since": "last week"}, 422, "since"),
+                                  ({"model_version": "nope"}, 404, "model_version"),
+                                  ({"acter": "russia"}, 422, "acter")):
+        response = _get(server, "/timeline", **params)
+        assert (response.status_code, response.json()["field"]) == (status, field), params
+
+
 @pytest.mark.integration
 def test_model_endpoint_describes_the_loaded_model(server, tiny_model_dir):
     response = httpx.get(f"{server.url}/model", timeout=10)
@@ -281,6 +429,14 @@ BAD_REQUESTS = [
     ("/track", {"articles": [{"text": "NATO met."}, {"id": "b"}]}, 422, "articles[1]"),
     ("/track", {"articles": ["NATO met."]}, 422, "articles[0]"),
     ("/track", {"articles": [{"text": "x"}] * (MAX_TRACK_ARTICLES + 1)}, 413, str(MAX_TRACK_ARTICLES)),
+    ("/articles", {"id": "no-text"}, 422, "text"),
+    ("/articles", {"text": "   "}, 422, "text"),
+    ("/articles", {"text": "NATO met.", "published": "someday"}, 422, "published"),
+    ("/articles", {"text": "NATO met.", "url": 5}, 422, "url"),
+    ("/articles", {"text": "NATO met.", "url": "h" * (MAX_URL_CHARS + 1)}, 413, str(MAX_URL_CHARS)),
+    ("/articles", {"text": "NATO met.", "min_confidence": -1}, 422, "min_confidence"),
+    ("/articles", {"text": "NATO met. " * (MAX_ARTICLE_CHARS // 10 + 1)}, 413, str(MAX_ARTICLE_CHARS)),
+    ("/articles", b"x" * (MAX_BODY_BYTES + 1), 413, str(MAX_BODY_BYTES)),
 ]
 
 
@@ -302,7 +458,7 @@ def test_bad_input_is_a_4xx_that_says_why(server, route, body, status, word):
 def test_a_post_body_that_is_not_declared_json_is_415(server, content_type):
     # The types a browser sends cross-origin without a preflight (CSRF), and none at all.
     headers = {"Content-Type": content_type} if content_type else {}
-    for route in ("/classify", "/score_article", "/track"):
+    for route in ("/classify", "/score_article", "/track", "/articles"):
         response = _post(server, route, content=b'{"texts": ["NATO met."]}', headers=headers)
         assert response.status_code == 415, (route, response.text)
         assert "application/json" in response.json()["error"]

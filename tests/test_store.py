@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -229,3 +230,160 @@ def test_scoring_batches_are_prediction_chunks_of_whole_articles(db, monkeypatch
     fake = FakeClassifier()
     run = score_store(db, fake)
     assert (run.articles, run.batches) == (6, fake.calls) and run.batches == 3
+
+
+class Interrupting(VersionedFake):
+    """Ctrl-C during prediction call ``stop`` (none when 0)."""
+
+    def __init__(self, version, salt="", stop=0):
+        super().__init__(version, salt)
+        self.stop = stop
+
+    def predict_proba(self, texts, batch_size=64, **kwargs):
+        if self.calls + 1 == self.stop:
+            raise KeyboardInterrupt
+        return super().predict_proba(texts, batch_size, **kwargs)
+
+
+def _predictions(path, version):
+    with open_store(str(path), read_only=True) as db:
+        return db.db.execute("SELECT * FROM predictions WHERE model_version = ? "
+                             "ORDER BY article_id, sentence_index", [version]).fetchall()
+
+
+def test_rescore_adds_a_version_beside_the_old_one_and_resumes_after_ctrl_c(tmp_path, monkeypatch,
+                                                                               capsys):
+    from stance import cli
+
+    monkeypatch.setattr(scoring, "PREDICT_CHUNK", 3)  # one article a batch
+    articles = [_article(f"a{i}", f"Zelensky said Ukraine belongs in NATO, article {i}. The Kremlin "
+                                  f"said it never will. Ministers met on day {i}.") for i in range(4)]
+    models = {"old": VersionedFake("fake-1")}
+    monkeypatch.setattr(cli, "_load_classifier", lambda args: models[args.model or "old"])
+    for name in ("whole", "killed"):
+        path = tmp_path / f"{name}.duckdb"
+        with open_store(str(path)) as db:
+            list(db.ingest(articles))
+        assert main(["score", "--db", str(path)]) == 0
+    assert main(["rescore", "--db", str(tmp_path / "whole.duckdb")]) == 2
+    assert "rescore needs --model DIR" in capsys.readouterr().err
+
+    models["new"] = Interrupting("fake-2", salt="x")
+    assert main(["rescore", "--db", str(tmp_path / "whole.duckdb"), "--model", "new"]) == 0
+    err = capsys.readouterr().err
+    assert "rescored 4 article(s), 12 sentences with fake-2" in err
+    assert "compared with fake-1: " in err and " of 12 content sentence(s) changed label" in err
+
+    models["new"] = Interrupting("fake-2", salt="x", stop=3)  # batches 1 and 2 committed
+    assert main(["rescore", "--db", str(tmp_path / "killed.duckdb"), "--model", "new"]) == 130
+    assert len(_predictions(tmp_path / "killed.duckdb", "fake-2")) == 6
+    models["new"] = Interrupting("fake-2", salt="x")
+    assert main(["rescore", "--db", str(tmp_path / "killed.duckdb"), "--model", "new"]) == 0
+    err = capsys.readouterr().err
+    assert "fake-2 has scored 2 of 4 article(s) already: scoring the other 2" in err
+    assert "rescored 2 article(s)" in err
+    for version in ("fake-1", "fake-2"):  # prediction rows carry no time: they compare whole
+        assert _predictions(tmp_path / "killed.duckdb", version) == \
+            _predictions(tmp_path / "whole.duckdb", version)
+    assert main(["rescore", "--db", str(tmp_path / "killed.duckdb"), "--model", "new"]) == 0
+    assert "nothing left to do" in capsys.readouterr().err
+
+
+def test_rescore_with_a_trained_model_directory(tmp_path, monkeypatch, capsys, tiny_model_dir):
+    from stance import cli
+
+    real = cli._load_classifier
+    monkeypatch.setattr(cli, "_load_classifier",
+                        lambda args: real(args) if args.model else FakeClassifier())
+    path = str(tmp_path / "c.duckdb")
+    assert main(["ingest", str(ARTICLES), "--db", path]) == 0
+    assert main(["score", "--db", path]) == 0
+    assert main(["rescore", "--db", path, "--model", str(tiny_model_dir), "--device", "cpu",
+                 "--backend", "torch"]) == 0
+    with open_store(path, read_only=True) as db:
+        versions = db.model_versions()
+        per_version = dict(db.db.execute("SELECT model_version, count(*) FROM predictions "
+                                         "GROUP BY 1").fetchall())
+        sentences = db.counts()["sentences"]
+    assert versions[0] == "fake:fake" and re.fullmatch("[0-9a-f]{12}", versions[1])  # the weights' digest
+    assert per_version == {versions[0]: sentences, versions[1]: sentences}
+    assert "compared with fake:fake" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options", [[], ["--by", "month"], ["--by", "year", "--period", "2022"],
+                                     ["--detail", "--include-neutral", "--by", "week"],
+                                     ["--by", "month", "--period", "undated"]])
+def test_network_from_the_store_equals_the_network_from_files(tmp_path, monkeypatch, options):
+    from stance import cli
+
+    monkeypatch.setattr(cli, "_load_classifier", lambda args: FakeClassifier())
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "undated.txt").write_text("Lavrov said Kyiv must never join NATO.\nStoltenberg disagreed.")
+    inputs = [str(ARTICLES), str(extra)]
+    db = str(tmp_path / "c.duckdb")
+    assert main(["score", "--db", db, *inputs]) == 0
+    for name, source in (("files", inputs), ("store", ["--db", db])):
+        assert main(["network", *source, *options, "--graphml", str(tmp_path / f"{name}.graphml"),
+                     "--edges", str(tmp_path / f"{name}.csv")]) == 0
+    assert len((tmp_path / "files.csv").read_text().splitlines()) > 2
+    for suffix in ("graphml", "csv"):
+        assert (tmp_path / f"store.{suffix}").read_bytes() == (tmp_path / f"files.{suffix}").read_bytes()
+
+
+def test_network_from_the_store_names_its_model_version(tmp_path, monkeypatch, capsys):
+    from stance import cli
+
+    monkeypatch.setattr(cli, "_load_classifier", lambda args: FakeClassifier())
+    db = str(tmp_path / "c.duckdb")
+    edges = str(tmp_path / "e.csv")
+    assert main(["network", "--db", db, "--edges", edges]) == 2  # no store yet
+    assert "no such store" in capsys.readouterr().err
+    assert main(["ingest", str(ARTICLES), "--db", db]) == 0
+    assert main(["network", "--db", db, "--edges", edges]) == 1
+    assert "nothing scored in the store" in capsys.readouterr().err
+    assert main(["score", "--db", db]) == 0
+    assert main(["network", "--db", db, "--model-version", "nope", "--edges", edges]) == 2
+    assert "no predictions by 'nope'; the store has: fake:fake" in capsys.readouterr().err
+    assert main(["network", str(ARTICLES), "--db", db, "--edges", edges]) == 2
+    assert main(["network", str(ARTICLES), "--model-version", "fake:fake", "--edges", edges]) == 2
+    assert main(["network", "--edges", edges]) == 2
+    assert "network needs inputs" in capsys.readouterr().err
+    with open_store(db) as store:
+        list(store.ingest([_article("late", "Zelensky said Ukraine belongs in NATO.")]))
+    assert main(["network", "--db", db, "--edges", edges]) == 0
+    assert "fake:fake has not scored 1 stored article(s) yet" in capsys.readouterr().err
+
+
+def test_a_duplicate_names_the_stored_article_and_score_ids_scores_only_those_asked(db):
+    [first] = db.ingest([_article("a", "Kyiv wants to join NATO.", "https://x.example/a")])
+    [again] = db.ingest([_article("b", "Other words.", "https://x.example/a")])
+    assert (again.status, again.article_id, again.reason) == ("duplicate", first.article_id,
+                                                             "same url as 'a'")
+    list(db.ingest([_article("c", "Moscow objects to it. Budapest agreed.")]))
+    from stance.incremental import score_ids
+
+    fake = VersionedFake("fake-1")
+    assert score_ids(db, fake, [first.article_id]).articles == 1
+    assert score_ids(db, fake, [first.article_id]).articles == 0  # already scored
+    assert db.count_unscored("fake-1") == 1
+    assert score_ids(db, fake, []).articles == 0
+
+
+def test_a_stored_article_with_the_predictions_of_one_version(db):
+    [added] = db.ingest([Article(id="p", text="Share on Facebook\nKyiv wants in. Moscow objects.",
+                                 url="https://p.example", title="T", published="2023-07-11",
+                                 fetched_at="2023-07-12T10:00:00+00:00")])
+    before = db.article(added.article_id, "fake-1")
+    assert (before["key"], before["url"], before["published"], before["scored"]) == \
+        ("p", "https://p.example", "2023-07-11", False)
+    assert before["fetched_at"].startswith("2023-07-12T10:00:00")
+    assert [(s["text"], s["furniture"], s["label"]) for s in before["sentences"]] == [
+        ("Share on Facebook", True, None), ("Kyiv wants in.", False, None), ("Moscow objects.", False, None)]
+    score_store(db, VersionedFake("fake-1"))
+    after = db.article(added.article_id, "fake-1")
+    assert after["scored"] and all(s["label"] is not None and s["actor"] for s in after["sentences"])
+    stored = db.db.execute("SELECT label, confidence FROM predictions ORDER BY sentence_index").fetchall()
+    assert [(s["label"], s["confidence"]) for s in after["sentences"]] == stored
+    assert set(after["sentences"][1]) >= {"start", "end", "p_pro_membership", "actor_detail"}
+    assert db.article(added.article_id + 1, "fake-1") is None and db.article(2 ** 70, None) is None
