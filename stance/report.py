@@ -13,24 +13,51 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from stance import charts
 from stance.charts import NothingToPlot
 from stance.events import Event
 from stance.labels import ACTORS, LABELS
-from stance.timeline import regroup, series
+from stance.timeline import Series, regroup, series
 from stance.tracking import ALL, Tracking, period_sort_key
 from stance.tracking import evidence as tracking_evidence
 
 EVIDENCE_PER_LABEL = 2
-__all__ = ["NothingToPlot", "render_html", "write_html", "write_png"]
+__all__ = ["NothingToPlot", "Page", "page_of", "render_html", "write_html", "write_png"]
 
 
-def write_png(tracking: Tracking, path: str | Path, events: Sequence[Event] = (),
+@dataclass
+class Page:
+    """Everything the pictures and the page show, gathered from a tracking run (:func:`page_of`)
+    or from the store in SQL (stance.store_report) without holding its sentences."""
+
+    by: str                 # the table's unit
+    facet: str
+    series: Series
+    evidence: dict[tuple[str, str], list[dict]]  # (period in series.by, actor) → evidence rows
+    table: list[dict]
+    articles: list[dict]
+    undated: list[str]      # ids of the undated articles
+    uncertain: int          # sentences left out below the confidence threshold
+
+
+def page_of(tracking: Tracking, by_actor: bool | str = True, facet: str = "actor") -> Page:
+    data = series(tracking, facet)
+    # Evidence per period of the chart (a click on a point lands on its period) and per actor; two
+    # per label, so an archive's page stays a few megabytes (`--sentences` writes them all).
+    sentences = tracking.sentences if data.by == tracking.by else regroup(tracking.sentences, data.by)
+    evidence = tracking_evidence(sentences, by_actor=True, per_label=EVIDENCE_PER_LABEL)
+    return Page(tracking.by, facet, data, evidence, tracking.table(by_actor), tracking.articles,
+                tracking.undated, len(tracking.uncertain))
+
+
+def write_png(tracking: Tracking | Page, path: str | Path, events: Sequence[Event] = (),
               facet: str = "actor") -> Path:
     """Small multiples, one panel per ``facet`` value, as a PNG at most ~2,000 px wide."""
-    data = charts.png(series(tracking, facet), list(events))
+    data = tracking.series if isinstance(tracking, Page) else series(tracking, facet)
+    data = charts.png(data, list(events))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -113,20 +140,18 @@ def _json_script(element_id: str, value) -> str:
     return f'<script type="application/json" id="{element_id}">{text}</script>'
 
 
-def render_html(tracking: Tracking, by_actor: bool = True, events: Sequence[Event] = (),
+def render_html(tracking: Tracking | Page, by_actor: bool | str = True, events: Sequence[Event] = (),
                 facet: str = "actor") -> str:
-    data = series(tracking, facet)
+    """The page; a :class:`Page` brings its own table and facet (``by_actor``, ``facet`` unused)."""
+    page = tracking if isinstance(tracking, Page) else page_of(tracking, by_actor, facet)
+    data, facet = page.series, page.facet
     if data.points:
         timeline = charts.spec(data, list(events), interactive=True)
         net = charts.net_spec(data, interactive=True)
     else:
         timeline = net = {"$schema": "https://vega.github.io/schema/vega-lite/v6.json",
                           "title": "no dated sentences to draw", "mark": "text"}
-    # Evidence per period of the chart (a click on a point lands on its period) and per actor; two
-    # per label, so an archive's page stays a few megabytes (`--sentences` writes them all).
-    sentences = tracking.sentences if data.by == tracking.by else regroup(tracking.sentences, data.by)
-    evidence = tracking_evidence(sentences, by_actor=True, per_label=EVIDENCE_PER_LABEL)
-    table_rows = tracking.table(by_actor)
+    evidence, table_rows = page.evidence, page.table
     columns = list(table_rows[0]) if table_rows else []
     sections = []
     order = {name: i for i, name in enumerate((ALL, *ACTORS))}
@@ -141,20 +166,20 @@ def render_html(tracking: Tracking, by_actor: bool = True, events: Sequence[Even
         sections.append(f'<h3 id="{_anchor(period, actor)}">{html.escape(period)} · {html.escape(actor)}</h3>'
                         "<table><thead><tr><th>label</th><th>confidence</th><th>holder</th>"
                         f"<th>article</th><th>sentence</th></tr></thead><tbody>{lines}</tbody></table>")
-    articles = _table(tracking.articles, ["article_id", "published", "period", "title", "sentences",
+    articles = _table(page.articles, ["article_id", "published", "period", "title", "sentences",
                                           *LABELS, "dominant_stance", "dominant_share",
                                           "dominant_confidence"])
     evidence_html = "".join(sections) or "<p>No stance-bearing sentences.</p>"
-    undated = (f"<p>{len(tracking.undated)} undated article(s), counted in period <b>undated</b> of "
-               f"the table but not on the time axis: {html.escape(', '.join(tracking.undated))}</p>"
-               if tracking.undated else "")
-    uncertain = (f"<p>{len(tracking.uncertain):,} sentence(s) below the confidence threshold were "
-                 "left out of every count and chart.</p>" if tracking.uncertain else "")
+    undated = (f"<p>{len(page.undated)} undated article(s), counted in period <b>undated</b> of "
+               f"the table but not on the time axis: {html.escape(', '.join(page.undated))}</p>"
+               if page.undated else "")
+    uncertain = (f"<p>{page.uncertain:,} sentence(s) below the confidence threshold were "
+                 "left out of every count and chart.</p>" if page.uncertain else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Stance over time</title>
 <style>{_STYLE}</style>
 <script>{vega_bundle()}</script></head><body>
-<h1>Stance toward Ukraine joining NATO, per {html.escape(tracking.by)} and {html.escape(facet)}</h1>
+<h1>Stance toward Ukraine joining NATO, per {html.escape(page.by)} and {html.escape(facet)}</h1>
 <p class="note">Each line is the share of a panel's sentences in a period holding one stance; the
 band (or bar, for a lone period) is its 95% Wilson interval, the point's size the number of
 sentences it rests on, and faded points rest on fewer than {charts.LOW_COUNT}. The grey strip counts
@@ -182,8 +207,8 @@ and actor)</h2>{evidence_html}
 """
 
 
-def write_html(tracking: Tracking, path: str | Path, by_actor: bool = True, events: Sequence[Event] = (),
-               facet: str = "actor") -> Path:
+def write_html(tracking: Tracking | Page, path: str | Path, by_actor: bool | str = True,
+               events: Sequence[Event] = (), facet: str = "actor") -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_html(tracking, by_actor, events, facet), encoding="utf-8")

@@ -102,10 +102,10 @@ def _panel_order(counts: Counter, facet: str) -> list[str]:
     return sorted(counts, key=lambda key: (-counts[key], key))
 
 
-def _title(key: str, facet: str, surfaces: Counter, sentences: int) -> str:
+def _title(key: str, facet: str, surfaces: list[str], sentences: int) -> str:
     if key == ALL:
         return f"all sentences (n={sentences:,})"
-    names = ", ".join(name for name, _ in surfaces.most_common(3))
+    names = ", ".join(surfaces)
     return f"{key}: {names} (n={sentences:,})" if names else f"{key} (n={sentences:,})"
 
 
@@ -125,13 +125,44 @@ def _previous_period_start(first: dt.date, unit: str) -> dt.date:
     return dt.date(month // 12, month % 12 + 1, 1)
 
 
+def evidence_text(text: str, article_id: str, confidence: float) -> str:
+    """How a point's tooltip quotes a sentence: at most ``EVIDENCE_CHARS`` characters, its article
+    and confidence."""
+    text = text if len(text) <= EVIDENCE_CHARS else text[:EVIDENCE_CHARS - 1] + "…"
+    return f"{text} ({article_id}, {confidence:.2f})"
+
+
 def _evidence(members: list[TrackedSentence], label: str) -> list[str]:
     ranked = sorted((s for s in members if s.label == label), key=lambda s: -s.confidence)
-    out = []
-    for s in ranked[:EVIDENCE_PER_POINT]:
-        text = s.text if len(s.text) <= EVIDENCE_CHARS else s.text[:EVIDENCE_CHARS - 1] + "…"
-        out.append(f"{text} ({s.article_id}, {s.confidence:.2f})")
-    return out
+    return [evidence_text(s.text, s.article_id, s.confidence) for s in ranked[:EVIDENCE_PER_POINT]]
+
+
+@dataclass
+class Cell:
+    """The counted sentences of one period and panel, as far as a chart needs them."""
+
+    n: int
+    articles: int
+    labels: dict[str, int]
+    evidence: dict[str, list[str]]  # stance → its most confident sentences (``evidence_text``);
+    # a stance without sentences has no entry
+
+
+@dataclass
+class Counts:
+    """What :func:`build_series` draws from, gathered from sentences (:func:`series`) or in SQL
+    (stance.store_report): cells per (period, panel) with ``all`` among the panels, periods in
+    ``by``."""
+
+    by: str
+    requested: str
+    cells: dict[tuple[str, str], Cell] = field(default_factory=dict)  # dated periods only
+    panel_sentences: dict[str, int] = field(default_factory=dict)     # dated, per panel but ``all``
+    surfaces: dict[str, list[str]] = field(default_factory=dict)      # a panel's commonest names
+    uncertain: dict[tuple[str, str], int] = field(default_factory=dict)  # dated, per period and panel
+    dated: int = 0
+    undated_sentences: int = 0
+    uncertain_sentences: int = 0
 
 
 def chart_unit(days: list[str], requested: str, max_periods: int = MAX_PERIODS) -> str:
@@ -157,18 +188,23 @@ def regroup(sentences: list[TrackedSentence], unit: str) -> list[TrackedSentence
 def series(tracking: Tracking, facet: str = "actor", low_count: int = LOW_COUNT,
            max_periods: int = MAX_PERIODS) -> Series:
     """Points for every period between the first and last dated sentence, per panel and stance."""
+    return build_series(counts_of(tracking, facet, max_periods), facet, low_count)
+
+
+def counts_of(tracking: Tracking, facet: str = "actor", max_periods: int = MAX_PERIODS) -> Counts:
+    """The :class:`Counts` of a tracking run's sentences, in the chart's unit."""
     dated = [s for s in tracking.sentences if s.period != UNDATED]
     unit = chart_unit([s.published for s in dated], tracking.by, max_periods)
-    result = Series(unit, facet, tracking.by)
+    result = Counts(unit, tracking.by)
+    uncertain_sentences = tracking.uncertain
     if unit != tracking.by:
-        dated = regroup(dated, unit)
-        tracking = Tracking(unit, regroup(tracking.sentences, unit), regroup(tracking.uncertain, unit))
+        dated, uncertain_sentences = regroup(dated, unit), regroup(tracking.uncertain, unit)
+    result.dated = len(dated)
     result.undated_sentences = len(tracking.sentences) - len(dated)
     result.uncertain_sentences = len(tracking.uncertain)
     if not dated:
         return result
     groups: dict[tuple[str, str], list[TrackedSentence]] = defaultdict(list)
-    uncertain: Counter = Counter()
     counts: Counter = Counter()
     surfaces: dict[str, Counter] = defaultdict(Counter)
     for s in dated:
@@ -178,50 +214,72 @@ def series(tracking: Tracking, facet: str = "actor", low_count: int = LOW_COUNT,
         counts[key] += 1
         if s.surface:
             surfaces[key][s.surface] += 1
-    for s in tracking.uncertain:
+    uncertain: Counter = Counter()
+    for s in uncertain_sentences:
         if s.period != UNDATED:
             uncertain[(s.period, _value(s, facet))] += 1
             uncertain[(s.period, ALL)] += 1
-    keys = [ALL, *_panel_order(counts, facet)]
-    result.panels = [{"key": k, "title": _title(k, facet, surfaces[k], len(dated) if k == ALL else counts[k]),
-                      "sentences": len(dated) if k == ALL else counts[k]} for k in keys]
-    bounds = {p: period_bounds(p) for p in {s.period for s in dated}}
+    for group, members in groups.items():
+        labels = Counter(s.label for s in members)
+        evidence = {label: found for label in STANCES if (found := _evidence(members, label))}
+        result.cells[group] = Cell(len(members), len({s.article_id for s in members}), dict(labels),
+                                   evidence)
+    result.panel_sentences = dict(counts)
+    result.surfaces = {key: [name for name, _ in names.most_common(3)] for key, names in surfaces.items()}
+    result.uncertain = dict(uncertain)
+    return result
+
+
+def build_series(counts: Counts, facet: str = "actor", low_count: int = LOW_COUNT) -> Series:
+    """The points, panels and volume strip of a chart from its :class:`Counts`."""
+    result = Series(counts.by, facet, counts.requested)
+    result.undated_sentences = counts.undated_sentences
+    result.uncertain_sentences = counts.uncertain_sentences
+    if not counts.cells:
+        return result
+    by, dated = counts.by, counts.dated
+    keys = [ALL, *_panel_order(Counter(counts.panel_sentences), facet)]
+    result.panels = [{"key": k, "title": _title(k, facet, counts.surfaces.get(k, []),
+                                                dated if k == ALL else counts.panel_sentences[k]),
+                      "sentences": dated if k == ALL else counts.panel_sentences[k]} for k in keys]
+    bounds = {p: period_bounds(p) for p, _ in counts.cells}
     first, last = min(b[1] for b in bounds.values()), max(b[1] for b in bounds.values())
-    calendar = _calendar(first, last, tracking.by)
+    calendar = _calendar(first, last, by)
     # One period of margin each side, so the first and last points are not cut by the axis.
-    result.start = _previous_period_start(first, tracking.by).isoformat()
-    result.end = next_period_start(next_period_start(last, tracking.by), tracking.by).isoformat()
+    result.start = _previous_period_start(first, by).isoformat()
+    result.end = next_period_start(next_period_start(last, by), by).isoformat()
     period_names = {b[1]: p for p, b in bounds.items()}
     for key in keys:
         run, open_run, run_points = 0, False, []
         for start in calendar:
             period = period_names.get(start)
-            members = groups.get((period, key), []) if period else []
-            if not members:
+            cell = counts.cells.get((period, key)) if period else None
+            if cell is None:
                 if open_run:
                     run += 1
                 open_run = False
                 continue
             open_run = True
-            end = next_period_start(start, tracking.by)
-            n = len(members)
-            articles = len({s.article_id for s in members})
-            label_counts = Counter(s.label for s in members)
-            stance_total = sum(label_counts[label] for label in STANCES)
-            net = net_interval(label_counts["pro-membership"], stance_total)
+            end = next_period_start(start, by)
+            n, label_counts = cell.n, cell.labels
+            stance_total = sum(label_counts.get(label, 0) for label in STANCES)
+            pro = label_counts.get("pro-membership", 0)
+            net = net_interval(pro, stance_total)
             for label in STANCES:
-                lo, hi = wilson(label_counts[label], n)
+                count = label_counts.get(label, 0)
+                lo, hi = wilson(count, n)
                 point = {
                     "key": key, "period": period, "mid": (start + (end - start) / 2).isoformat(),
-                    "stance": label, "count": label_counts[label], "n": n, "articles": articles,
-                    "share": round(label_counts[label] / n, 3), "lo": round(lo, 3), "hi": round(hi, 3),
-                    "low": n < low_count, "uncertain": uncertain[(period, key)], "run": run,
+                    "stance": label, "count": count, "n": n, "articles": cell.articles,
+                    "share": round(count / n, 3), "lo": round(lo, 3), "hi": round(hi, 3),
+                    "low": n < low_count, "uncertain": counts.uncertain.get((period, key), 0),
+                    "run": run,
                 }
-                evidence = _evidence(members, label)
+                evidence = cell.evidence.get(label)
                 if evidence:
                     point["evidence"] = evidence[0]
                 if label == STANCES[0] and net is not None:
-                    point.update(net=round(2 * label_counts[label] / stance_total - 1, 3),
+                    point.update(net=round(2 * count / stance_total - 1, 3),
                                  net_lo=round(net[0], 3), net_hi=round(net[1], 3))
                 run_points.append(point)
                 result.points.append(point)
@@ -230,9 +288,9 @@ def series(tracking: Tracking, facet: str = "actor", low_count: int = LOW_COUNT,
         for p in run_points:
             p["single"] = sizes[(p["stance"], p["run"])] == 1
     for start, period in sorted(period_names.items()):
-        members = groups[(period, ALL)]
+        cell = counts.cells[(period, ALL)]
         result.periods.append({"period": period, "start": start.isoformat(),
-                               "end": next_period_start(start, tracking.by).isoformat(),
-                               "n": len(members), "articles": len({s.article_id for s in members}),
-                               "uncertain": uncertain[(period, ALL)]})
+                               "end": next_period_start(start, by).isoformat(),
+                               "n": cell.n, "articles": cell.articles,
+                               "uncertain": counts.uncertain.get((period, ALL), 0)})
     return result
