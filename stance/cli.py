@@ -605,24 +605,54 @@ def _store_version(store, asked: str | None) -> str | None:
     return version
 
 
-def _cmd_track_db(args, table_fmt: str) -> int:
-    from stance.output import write_rows
+def _cmd_track_db(args, table_fmt: str, sentences_fmt: str | None, events: list) -> int:
+    from stance.output import RowWriter, write_rows
     from stance.store import timeline
 
     if args.paths:
         raise UsageError("with --db, track reads the store: add inputs with `stance ingest` and "
                          "score them with `stance score --db` first")
-    for flag, value in (("--plot", args.plot), ("--html", args.html), ("--sentences", args.sentences)):
-        if value:
-            raise UsageError(f"{flag} is not available with --db yet: it needs every sentence row")
+    if args.labels:
+        raise UsageError("--labels applies to inputs scored now: the store keeps the model's labels")
+    by_actor = _ACTOR_LEVELS[args.by_actor]
     with _open_store(args, read_only=True) as store:
         version = _store_version(store, args.model_version)
         if version is None:
             return EXIT_NOTHING_SCORED
-        rows = timeline(store, version, args.by, _ACTOR_LEVELS[args.by_actor], args.min_confidence)
-    write_rows(rows, args.output, table_fmt)
+        rows = timeline(store, version, args.by, by_actor, args.min_confidence)
+        if not rows:
+            print("nothing scored: no table written", file=sys.stderr)
+            return EXIT_NOTHING_SCORED
+        write_rows(rows, args.output, table_fmt)
+        if args.sentences:
+            from stance.store_report import sentence_rows
+
+            written = 0
+            with RowWriter(args.sentences, sentences_fmt) as writer:
+                for batch in sentence_rows(store, version, args.by, args.min_confidence):
+                    writer.write(batch)
+                    written += len(batch)
+            print(f"wrote {written} sentence row(s) to {args.sentences}", file=sys.stderr)
+        if args.plot or args.html:
+            from stance import report
+            from stance.store_report import page
+
+            facet = "actor_detail" if by_actor == "detail" else "actor"
+            shown = page(store, version, args.by, by_actor, facet, args.min_confidence)
+            _write_pictures(args, report, shown, by_actor, events, facet)
     print(f"tracked {len(rows)} row(s) with {version}", file=sys.stderr)
-    return EXIT_OK if rows else EXIT_NOTHING_SCORED
+    return EXIT_OK
+
+
+def _write_pictures(args, report, tracking, by_actor, events, facet) -> None:
+    """``--plot`` and ``--html`` of a tracking run or of a :class:`stance.report.Page`."""
+    if args.plot:
+        try:
+            print(f"wrote {report.write_png(tracking, args.plot, events, facet)}", file=sys.stderr)
+        except report.NothingToPlot as exc:
+            print(f"no plot written: {exc}", file=sys.stderr)
+    if args.html:
+        print(f"wrote {report.write_html(tracking, args.html, by_actor, events, facet)}", file=sys.stderr)
 
 
 def _cmd_track(args) -> int:
@@ -630,9 +660,7 @@ def _cmd_track(args) -> int:
 
     table_fmt = infer_format(args.output, args.format, "csv")
     check_destination(args.output, table_fmt)
-    if args.db is not None:
-        return _cmd_track_db(args, table_fmt)
-    if not args.paths:
+    if args.db is None and not args.paths:
         raise UsageError("track needs inputs (or --db to read the store)")
     sentences_fmt = infer_format(args.sentences, None) if args.sentences else None
     check_destination(args.sentences, sentences_fmt)
@@ -646,6 +674,8 @@ def _cmd_track(args) -> int:
             events = read_events(args.events)
         except EventsError as exc:  # before scoring: a typo in the file should not cost a run
             raise UsageError(str(exc)) from None
+    if args.db is not None:
+        return _cmd_track_db(args, table_fmt, sentences_fmt, events)
     tracking = _tracked(args)
     if not tracking.articles:
         print("nothing scored: no table written", file=sys.stderr)
@@ -659,13 +689,7 @@ def _cmd_track(args) -> int:
     if args.plot or args.html:
         from stance import report
 
-        if args.plot:
-            try:
-                print(f"wrote {report.write_png(tracking, args.plot, events, facet)}", file=sys.stderr)
-            except report.NothingToPlot as exc:
-                print(f"no plot written: {exc}", file=sys.stderr)
-        if args.html:
-            print(f"wrote {report.write_html(tracking, args.html, by_actor, events, facet)}", file=sys.stderr)
+        _write_pictures(args, report, tracking, by_actor, events, facet)
     print(f"tracked {len(tracking.articles)} article(s), {len(tracking.sentences)} sentences; "
           f"skipped {len(tracking.skipped)}", file=sys.stderr)
     return 0

@@ -152,6 +152,8 @@ def test_ingest_score_and_track_commands(tmp_path, monkeypatch, capsys):
     assert main(["track", "--db", "--by", "year", "-o", str(table)]) == 0
     assert table.read_text().splitlines()[0].startswith("period,actor,articles,sentences")
     assert main(["track", "--db", "--model-version", "nope"]) == 2
+    assert main(["track", "--db", "--labels", str(report)]) == 2
+    assert "--labels applies to inputs scored now" in capsys.readouterr().err
     assert main(["score", "--db", "-o", "x.jsonl"]) == 2
     assert "does not apply with --db" in capsys.readouterr().err
     assert main(["track", "--db", str(tmp_path / "missing.duckdb")]) == 2
@@ -387,3 +389,78 @@ def test_a_stored_article_with_the_predictions_of_one_version(db):
     assert [(s["label"], s["confidence"]) for s in after["sentences"]] == stored
     assert set(after["sentences"][1]) >= {"start", "end", "p_pro_membership", "actor_detail"}
     assert db.article(added.article_id + 1, "fake-1") is None and db.article(2 ** 70, None) is None
+
+
+def _stored_and_tracked(tmp_path, by="month", min_confidence=None):
+    """The seed articles plus an undated one and one in ISO week 2020-W53: scored into a store,
+    and tracked from the files."""
+    fake = FakeClassifier()
+    extra = tmp_path / "extra"
+    extra.mkdir(exist_ok=True)
+    (extra / "undated.txt").write_text("Lavrov said Kyiv must never join NATO.\nStoltenberg disagreed.")
+    (extra / "2021-01-03-new-year.txt").write_text("Zelensky said Ukraine belongs in NATO.")
+    inputs = [str(ARTICLES), str(extra)]
+    db = open_store(str(tmp_path / "c.duckdb"))
+    list(db.ingest(a for a in read_inputs(inputs) if isinstance(a, Article)))
+    score_store(db, fake)
+    return db, model_version(fake), track(fake, read_inputs(inputs), by=by, min_confidence=min_confidence)
+
+
+@pytest.mark.parametrize("by, facet, min_confidence, max_periods", [
+    ("month", "actor", None, 320), ("day", "actor", 0.3, 320),  # by day: the chart steps up to weeks
+    ("week", "actor_detail", None, 320), ("month", "actor_detail", 0.4, 5)])
+def test_chart_counts_in_sql_equal_those_of_the_sentences(tmp_path, by, facet, min_confidence,
+                                                          max_periods):
+    from stance.store_report import chart_counts
+    from stance.timeline import counts_of
+
+    db, version, tracking = _stored_and_tracked(tmp_path, by, min_confidence)
+    with db:
+        from_sql = chart_counts(db, version, by, facet, min_confidence, max_periods)
+    expected = counts_of(tracking, facet, max_periods)
+    assert from_sql == expected and expected.cells
+    assert expected.undated_sentences or min_confidence  # the undated sentences count, off the axis
+    assert (expected.uncertain_sentences > 0) == (min_confidence is not None)
+
+
+@pytest.mark.parametrize("by, by_actor, min_confidence", [("month", False, None), ("day", True, 0.3),
+                                                          ("quarter", "detail", None)])
+def test_the_page_from_the_store_equals_the_page_from_files(tmp_path, by, by_actor, min_confidence):
+    from stance import report, store_report
+
+    db, version, tracking = _stored_and_tracked(tmp_path, by, min_confidence)
+    facet = "actor_detail" if by_actor == "detail" else "actor"
+    with db:
+        shown = store_report.page(db, version, by, by_actor, facet, min_confidence)
+    expected = report.page_of(tracking, by_actor, facet)
+    assert shown.series == expected.series and shown.articles == expected.articles
+    assert shown.undated == expected.undated == ["undated"] and shown.table == expected.table
+    assert report.render_html(shown) == report.render_html(tracking, by_actor, facet=facet)
+
+
+@pytest.mark.parametrize("options", [["--by", "week", "--by-actor"],
+                                     ["--by", "month", "--by-actor", "detail", "--min-confidence", "0.3"]])
+def test_track_db_writes_the_pictures_page_and_sentences_of_track_on_files(tmp_path, monkeypatch,
+                                                                           options):
+    from stance import cli, store_report
+
+    monkeypatch.setattr(cli, "_load_classifier", lambda args: FakeClassifier())
+    monkeypatch.setattr(store_report, "SENTENCE_BATCH", 7)  # rows stream out in several batches
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "undated.txt").write_text("Lavrov said Kyiv must never join NATO.\nStoltenberg disagreed.")
+    inputs = [str(ARTICLES), str(extra)]
+    db = str(tmp_path / "c.duckdb")
+    assert main(["score", "--db", db, *inputs]) == 0
+    events = tmp_path / "events.csv"
+    events.write_text("date,label\n2022-03-16,summit\n")
+    for name, source in (("files", inputs), ("store", ["--db", db])):
+        out = tmp_path / name
+        assert main(["track", *source, *options, "-o", str(out / "t.csv"), "--plot", str(out / "p.png"),
+                     "--html", str(out / "p.html"), "--events", str(events),
+                     "--sentences", str(out / "s.jsonl")]) == 0
+        assert main(["track", *source, *options, "-o", str(out / "t2.csv"),
+                     "--sentences", str(out / "s.csv")]) == 0
+    assert len((tmp_path / "files" / "s.jsonl").read_text().splitlines()) > 20
+    for name in ("t.csv", "p.png", "p.html", "s.jsonl", "s.csv"):
+        assert (tmp_path / "store" / name).read_bytes() == (tmp_path / "files" / name).read_bytes(), name
