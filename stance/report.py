@@ -19,7 +19,7 @@ from pathlib import Path
 from stance import charts
 from stance.charts import NothingToPlot
 from stance.events import Event
-from stance.labels import ACTORS, LABELS
+from stance.labels import ACTORS, LABELS, column
 from stance.timeline import Series, regroup, series
 from stance.tracking import ALL, Tracking, period_sort_key
 from stance.tracking import evidence as tracking_evidence
@@ -167,7 +167,7 @@ def render_html(tracking: Tracking | Page, by_actor: bool | str = True, events: 
                         "<table><thead><tr><th>label</th><th>confidence</th><th>holder</th>"
                         f"<th>article</th><th>sentence</th></tr></thead><tbody>{lines}</tbody></table>")
     articles = _table(page.articles, ["article_id", "published", "period", "title", "sentences",
-                                          *LABELS, "dominant_stance", "dominant_share",
+                                          *map(column, LABELS), "dominant_stance", "dominant_share",
                                           "dominant_confidence"])
     evidence_html = "".join(sections) or "<p>No stance-bearing sentences.</p>"
     undated = (f"<p>{len(page.undated)} undated article(s), counted in period <b>undated</b> of "

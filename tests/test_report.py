@@ -51,6 +51,20 @@ def test_the_page_is_one_file_with_its_scripts_inline(seed_page):
     assert {p["key"] for p in _spec(page, "net-spec")["datasets"]["net"]} >= {"ukraine", "russia"}
 
 
+def test_the_article_list_counts_every_label(seed_page):
+    from stance.labels import LABELS, column
+
+    path, tracking = seed_page
+    page = path.read_text(encoding="utf-8")
+    articles = page.split("<h2>Articles</h2>", 1)[1].split("</table>", 1)[0]
+    header = re.findall(r"<th>(.*?)</th>", articles)
+    rows = [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr><td>.*?</tr>", articles)]
+    assert [column(label) for label in LABELS] == [h for h in header if h in map(column, LABELS)]
+    counted = {label: sum(int(row[header.index(column(label))]) for row in rows) for label in LABELS}
+    # The seed articles hold sentences of every label, so no column may be blank or zero.
+    assert all(counted.values()), counted
+
+
 def test_png_is_written(tmp_path, seed_page):
     _, tracking = seed_page
     png = write_png(tracking, tmp_path / "out" / "t.png", read_events(EVENTS))
