@@ -186,9 +186,7 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
         "",
         "## Training set-up",
         "",
-        f"- Base: {metrics['base_model']}, fine-tuning every encoder layer"
-        + (" (word embeddings kept frozen)" if config.get("freeze_embeddings") else "")
-        + " with a linear classification head.",
+        f"- Base: {metrics['base_model']}, " + _tuned_layers(config) + " with a linear classification head.",
         "- Input: " + ("the sentence, then `[SEP]` and the sentence before it in its article (page "
                        "furniture skipped), so pronouns, quotes that run over sentences and reported "
                        "speech are read in context." if config.get("context") == "previous"
@@ -246,3 +244,10 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
     path = out_dir / "README.md"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
+
+
+def _tuned_layers(config: dict) -> str:
+    frozen = config.get("freeze_layers", 0)
+    text = (f"fine-tuning the encoder above its lowest {frozen} layers (those kept as pretrained)"
+            if frozen else "fine-tuning every encoder layer")
+    return text + (" (word embeddings kept frozen)" if config.get("freeze_embeddings") else "")

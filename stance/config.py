@@ -23,7 +23,7 @@ class TrainingConfig:
     base_model: str | None = None  # a local directory; None → the packaged all-MiniLM-L6-v2
     seeds_dir: str = str(dataset.SEEDS_DIR)
     output_dir: str = str(MODELS_DIR)
-    epochs: int = 4
+    epochs: int = 3
     batch_size: int = 16
     learning_rate: float = 1e-4
     weight_decay: float = 0.01
@@ -40,6 +40,9 @@ class TrainingConfig:
     # Keep the pretrained word-embedding matrix fixed: words absent from the small training set keep
     # their pretrained neighbours, and the 30k×384 matrix's AdamW update is skipped on every step.
     freeze_embeddings: bool = True
+    # Also keep the lowest transformer layers fixed: their general reading of English is what the
+    # small authored set cannot improve on, and their backward pass is skipped on every step.
+    freeze_layers: int = 0
     # Cap on training sentences per label, for smoke runs; None trains on everything.
     limit_per_label: int | None = None
     # Also fit every approach of the training report (stance.train.compare; slow).

@@ -56,6 +56,8 @@ def fine_tune(config: TrainingConfig, rows: list[dict]) -> StanceClassifier:
     )
     if config.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
+    for layer in _encoder_layers(model)[:config.freeze_layers]:
+        layer.requires_grad_(False)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     steps = config.epochs * math.ceil(len(texts) / config.batch_size)
@@ -116,6 +118,12 @@ def _bucketed_batches(lengths: list[int], batch_size: int, generator: torch.Gene
         batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
     shuffled = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[i] for i in shuffled]
+
+
+def _encoder_layers(model) -> list:
+    """The transformer blocks, lowest first, of a BERT-style sequence classifier."""
+    base = getattr(model, model.base_model_prefix)
+    return list(base.encoder.layer)
 
 
 def _texts_labels(rows):

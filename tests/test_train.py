@@ -139,3 +139,23 @@ def test_frozen_embeddings_stay_pretrained_while_the_encoder_trains():
     assert torch.equal(tuned.get_input_embeddings().weight, base.get_input_embeddings().weight)
     first_layer = "encoder.layer.0.attention.self.query.weight"
     assert not torch.equal(tuned.base_model.state_dict()[first_layer], base.state_dict()[first_layer])
+
+
+def test_frozen_lower_layers_stay_pretrained_while_the_upper_ones_train():
+    import torch
+    from transformers import AutoModel
+
+    from stance.model import base_encoder_path
+    from stance.train import fine_tune
+
+    texts = ["Kyiv wants to join NATO.", "Moscow forbids it.", "Membership is off the table.",
+             "The summit opens on Tuesday."]
+    config = TrainingConfig(epochs=1, batch_size=4, learning_rate=1e-3, device="cpu", freeze_layers=2)
+    rows = [{"text": t, "label": label}
+            for t, label in zip(texts, ["pro-membership", "opposing", "conceding", "neutral"], strict=True)]
+    tuned = fine_tune(config, rows).model.base_model.state_dict()
+    base = AutoModel.from_pretrained(base_encoder_path()).state_dict()
+    weight = "encoder.layer.{}.attention.self.query.weight"
+    assert torch.equal(tuned[weight.format(0)], base[weight.format(0)])
+    assert torch.equal(tuned[weight.format(1)], base[weight.format(1)])
+    assert not torch.equal(tuned[weight.format(2)], base[weight.format(2)])
