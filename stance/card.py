@@ -47,7 +47,8 @@ def comparison_table(comparison: dict) -> str:
             f"| {result['fit_seconds']:.0f} s | {result['sentences_per_second']:.0f} |"
         )
     lines.append("")
-    lines.append(f"Selected by {comparison['selected_by']} macro-F1: **{comparison['selected']}**.")
+    lines.append(f"Selected by {comparison['selected_by']} macro-F1 (to three decimals; a tie goes to the "
+                 f"lower ECE there): **{comparison['selected']}**.")
     return "\n".join(lines)
 
 

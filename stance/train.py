@@ -263,6 +263,14 @@ def approach_factories(config: TrainingConfig, splits: dict[str, list[dict]]) ->
     }
 
 
+def select_approach(results: dict[str, dict], split: str) -> str:
+    """The approach with the best macro-F1 on ``split``, compared to three decimals (closer than
+    that is far inside any bootstrap interval here); a tie goes to the lower ECE on that split,
+    because a user's thresholds and dominant-stance confidence rest on the probabilities."""
+    return max(results, key=lambda n: (round(results[n][split]["macro_f1"], 3),
+                                       -results[n][split].get("ece", 1.0)))
+
+
 def compare(config: TrainingConfig, splits: dict[str, list[dict]], on_progress=None) -> dict:
     """Every approach on every held-out split; the approach is picked on held-out articles only.
 
@@ -276,7 +284,7 @@ def compare(config: TrainingConfig, splits: dict[str, list[dict]], on_progress=N
     results: dict[str, dict] = {}
 
     def report() -> dict:
-        selected = max(results, key=lambda n: results[n][select_on]["macro_f1"])
+        selected = select_approach(results, select_on)
         return {"approaches": results, "selected_by": select_on, "selected": selected,
                 "train_sentences": len(rows)}
 

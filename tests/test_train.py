@@ -159,3 +159,14 @@ def test_frozen_lower_layers_stay_pretrained_while_the_upper_ones_train():
     assert torch.equal(tuned[weight.format(0)], base[weight.format(0)])
     assert torch.equal(tuned[weight.format(1)], base[weight.format(1)])
     assert not torch.equal(tuned[weight.format(2)], base[weight.format(2)])
+
+
+def test_selection_goes_by_validation_macro_f1_and_a_tie_by_calibration():
+    from stance.train import select_approach
+
+    results = {"a": {"article_validation": {"macro_f1": 0.87841, "ece": 0.06}},
+               "b": {"article_validation": {"macro_f1": 0.87839, "ece": 0.01}},
+               "c": {"article_validation": {"macro_f1": 0.871, "ece": 0.001}}}
+    assert select_approach(results, "article_validation") == "b"
+    results["c"]["article_validation"]["macro_f1"] = 0.8795
+    assert select_approach(results, "article_validation") == "c"
