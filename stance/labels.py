@@ -36,3 +36,18 @@ def check_actor(actor: str) -> str:
     if actor not in ACTORS:
         raise ValueError(f"unknown actor {actor!r}; expected one of {', '.join(ACTORS)}")
     return actor
+
+
+def dominant_of(totals) -> tuple[str, float, float] | None:
+    """The dominant stance of a group of sentences, from each label's (count, summed confidence).
+
+    The most frequent non-neutral label, ties going to the larger summed confidence; returned with
+    its share of the non-neutral sentences and their mean confidence. ``None`` when no sentence
+    takes a stance. The one rule behind every ``dominant_stance`` column (articles, periods, actors).
+    """
+    stance_total = sum(totals.get(label, (0, 0.0))[0] for label in STANCES)
+    if not stance_total:
+        return None
+    best = max(STANCES, key=lambda label: totals.get(label, (0, 0.0)))
+    n, mass = totals[best]
+    return best, round(n / stance_total, 4), round(mass / n, 4)

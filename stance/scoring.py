@@ -14,7 +14,7 @@ import numpy as np
 
 from stance.articles import Article, Skipped
 from stance.context import previous_sentences
-from stance.labels import LABELS, NEUTRAL, STANCES, column
+from stance.labels import LABELS, NEUTRAL, STANCES, column, dominant_of
 from stance.segment import segment
 
 EVIDENCE_PER_ARTICLE = 3
@@ -81,14 +81,13 @@ class ArticleResult:
 
 def dominant_stance(labels: list[str], confidences: list[float]) -> str:
     """The most frequent non-neutral label (ties: the larger summed confidence), else ``neutral``."""
-    counts, mass = Counter(), Counter()
+    totals: dict[str, tuple[int, float]] = {}
     for label, confidence in zip(labels, confidences, strict=True):
         if label in STANCES:
-            counts[label] += 1
-            mass[label] += confidence
-    if not counts:
-        return NEUTRAL
-    return max(STANCES, key=lambda label: (counts.get(label, 0), mass[label]))
+            n, mass = totals.get(label, (0, 0.0))
+            totals[label] = (n + 1, mass + confidence)
+    found = dominant_of(totals)
+    return found[0] if found else NEUTRAL
 
 
 def summarise(result: ArticleResult) -> dict:

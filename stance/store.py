@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from stance.labels import LABELS, NEUTRAL, STANCES, column
+from stance.labels import LABELS, NEUTRAL, column, dominant_of
 from stance.records import Article
 
 DB_ENV = "STANCE_DB"
@@ -477,14 +477,7 @@ def timeline(store: Store, version: str, by: str = "month", by_actor: bool | str
         row.update(articles=articles, sentences=total)
         row.update({column(label): counts[label] for label in LABELS})
         row.update({f"share_{column(label)}": round(counts[label] / total, 4) for label in LABELS})
-        stance_total = sum(counts[label] for label in STANCES)
-        if stance_total:
-            # The most frequent non-neutral label; ties go to the larger summed confidence.
-            dominant = max(STANCES, key=lambda label: (counts[label], found.get(label, (0, 0.0))[1]))
-            n, mass = found[dominant]
-            share, confidence = round(n / stance_total, 4), round(mass / n, 4)
-        else:
-            dominant, share, confidence = NEUTRAL, None, None
+        dominant, share, confidence = dominant_of(found) or (NEUTRAL, None, None)
         row.update(net_stance=net_stance(counts), dominant_stance=dominant, dominant_share=share,
                    dominant_confidence=confidence)
         rows.append(row)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from stance.labels import LABELS, NEUTRAL, STANCES, column
+from stance.labels import LABELS, NEUTRAL, STANCES, column, dominant_of
 from stance.periods import ALL, UNDATED, period_of
 from stance.store import _TRUNCATE, Store, timeline
 from stance.timeline import MAX_PERIODS, Cell, Counts, chart_unit, evidence_text
@@ -156,13 +156,7 @@ def article_rows(store: Store, version: str, by: str,
         labels = found.get(article_id, {})
         counts = {label: labels.get(label, (0, 0.0))[0] for label in LABELS}
         content = sum(counts.values())
-        stance_total = sum(counts[label] for label in STANCES)
-        if stance_total:
-            dominant = max(STANCES, key=lambda label: (counts[label], labels.get(label, (0, 0.0))[1]))
-            n, mass = labels[dominant]
-            share, confidence = round(n / stance_total, 4), round(mass / n, 4)
-        else:
-            dominant, share, confidence = NEUTRAL, 1.0 if content else 0.0, None
+        dominant, share, confidence = dominant_of(labels) or (NEUTRAL, 1.0 if content else 0.0, None)
         day = published.isoformat() if published is not None else None
         rows.append({"article_id": key, "published": day, "period": period_of(day, by), "title": title,
                      "sentences": content, **{column(label): counts[label] for label in LABELS},

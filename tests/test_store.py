@@ -316,15 +316,7 @@ def test_rescore_with_a_trained_model_directory(tmp_path, monkeypatch, capsys, t
                                      ["--detail", "--include-neutral", "--by", "week"],
                                      ["--by", "month", "--period", "undated"]])
 def test_network_from_the_store_equals_the_network_from_files(tmp_path, monkeypatch, options):
-    from stance import cli
-
-    monkeypatch.setattr(cli, "_load_classifier", lambda args: FakeClassifier())
-    extra = tmp_path / "extra"
-    extra.mkdir()
-    (extra / "undated.txt").write_text("Lavrov said Kyiv must never join NATO.\nStoltenberg disagreed.")
-    inputs = [str(ARTICLES), str(extra)]
-    db = str(tmp_path / "c.duckdb")
-    assert main(["score", "--db", db, *inputs]) == 0
+    inputs, db = _scored_by_the_command(tmp_path, monkeypatch)
     for name, source in (("files", inputs), ("store", ["--db", db])):
         assert main(["network", *source, *options, "--graphml", str(tmp_path / f"{name}.graphml"),
                      "--edges", str(tmp_path / f"{name}.csv")]) == 0
@@ -391,6 +383,21 @@ def test_a_stored_article_with_the_predictions_of_one_version(db):
     assert db.article(added.article_id + 1, "fake-1") is None and db.article(2 ** 70, None) is None
 
 
+def _scored_by_the_command(tmp_path, monkeypatch) -> tuple[list[str], str]:
+    """The seed articles plus an undated one, scored into a new store by `stance score --db`
+    (fake classifier): the inputs and the store's path."""
+    from stance import cli
+
+    monkeypatch.setattr(cli, "_load_classifier", lambda args: FakeClassifier())
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "undated.txt").write_text("Lavrov said Kyiv must never join NATO.\nStoltenberg disagreed.")
+    inputs = [str(ARTICLES), str(extra)]
+    db = str(tmp_path / "c.duckdb")
+    assert main(["score", "--db", db, *inputs]) == 0
+    return inputs, db
+
+
 def _stored_and_tracked(tmp_path, by="month", min_confidence=None):
     """The seed articles plus an undated one and one in ISO week 2020-W53: scored into a store,
     and tracked from the files."""
@@ -442,16 +449,10 @@ def test_the_page_from_the_store_equals_the_page_from_files(tmp_path, by, by_act
                                      ["--by", "month", "--by-actor", "detail", "--min-confidence", "0.3"]])
 def test_track_db_writes_the_pictures_page_and_sentences_of_track_on_files(tmp_path, monkeypatch,
                                                                            options):
-    from stance import cli, store_report
+    from stance import store_report
 
-    monkeypatch.setattr(cli, "_load_classifier", lambda args: FakeClassifier())
     monkeypatch.setattr(store_report, "SENTENCE_BATCH", 7)  # rows stream out in several batches
-    extra = tmp_path / "extra"
-    extra.mkdir()
-    (extra / "undated.txt").write_text("Lavrov said Kyiv must never join NATO.\nStoltenberg disagreed.")
-    inputs = [str(ARTICLES), str(extra)]
-    db = str(tmp_path / "c.duckdb")
-    assert main(["score", "--db", db, *inputs]) == 0
+    inputs, db = _scored_by_the_command(tmp_path, monkeypatch)
     events = tmp_path / "events.csv"
     events.write_text("date,label\n2022-03-16,summit\n")
     for name, source in (("files", inputs), ("store", ["--db", db])):
