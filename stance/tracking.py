@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 
 from stance.actors import ActorAttributor
 from stance.articles import Article, Skipped, article_from_record
-from stance.labels import ACTORS, LABELS, NEUTRAL, STANCES, column
+from stance.labels import ACTORS, LABELS, NEUTRAL, STANCES, column, dominant_of
 from stance.periods import (  # noqa: F401 (re-exported: the CLI and callers import them from here)
     ALL,
     PERIODS,
@@ -47,7 +47,7 @@ from stance.periods import (  # noqa: F401 (re-exported: the CLI and callers imp
     period_of,
     period_sort_key,
 )
-from stance.scoring import ArticleResult, dominant_stance, score_articles
+from stance.scoring import ArticleResult, score_articles
 
 # ``by_actor="detail"``: one row per country or organisation holding the stance.
 DETAIL = "detail"
@@ -103,12 +103,11 @@ class Tracking:
 
 
 def _dominant(sentences: list[TrackedSentence]) -> tuple[str, float | None, float | None]:
-    stance = [s for s in sentences if s.label in STANCES]
-    if not stance:
-        return NEUTRAL, None, None
-    label = dominant_stance([s.label for s in stance], [s.confidence for s in stance])
-    chosen = [s.confidence for s in stance if s.label == label]
-    return label, round(len(chosen) / len(stance), 4), round(sum(chosen) / len(chosen), 4)
+    totals: dict[str, tuple[int, float]] = {}
+    for s in sentences:
+        n, mass = totals.get(s.label, (0, 0.0))
+        totals[s.label] = (n + 1, mass + s.confidence)
+    return dominant_of(totals) or (NEUTRAL, None, None)
 
 
 def _group(s: TrackedSentence, by_actor: bool | str) -> str:
