@@ -3,7 +3,8 @@
 Starts `stance serve` on a free loopback port, then measures single-sentence POST /classify:
 sequential latency, throughput with p50/p99 latency at 8 and 32 concurrent clients (closed loop:
 each client sends its next request when the last is answered), and sequential latency again right
-after that load. Batched in-process throughput of the same model is measured before and after.
+after that load, for each server worker count (``--workers 1 2``: one server after another).
+Batched in-process throughput of the same model is measured before and after.
 Every phase is bounded by a request count and a time limit. Writes the `http_load` section of
 BENCHMARKS.md (``--no-write``: print only).
 
@@ -190,12 +191,9 @@ def batch_sizes(url: str) -> str:
 
 
 def render(results: dict) -> str:
-    rows = results["rows"]
+    by_workers = results["rows"]
     before, after = results["in_process"]
     best = max(before["throughput"], after["throughput"])
-    ratio = rows["32 clients"]["throughput"] / best
-    p50 = rows["sequential"]["p50"]
-    errors32 = rows["32 clients"]["errors"]
     lines = [
         "## HTTP service load (`benchmarks/http_load.py`)",
         "",
@@ -207,34 +205,46 @@ def render(results: dict) -> str:
         f"1-minute load average {results['load'][0]:.1f} at the start and {results['load'][1]:.1f} "
         "at the end (other jobs share the cores; absolute figures are only comparable within a run).",
         "",
-        "| load | requests | errors | throughput (sentences/s) | p50 ms | p99 ms | load client CPU |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| workers | load | requests | errors | throughput (sentences/s) | p50 ms | p99 ms "
+        "| load client CPU |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, row in rows.items():
-        cpu = f"{row['client_cpu']:.0%} of a core" if "client_cpu" in row else "—"
-        lines.append(f"| {name} | {row['requests']} | {row['errors']} | {row['throughput']:.1f} | "
-                     f"{row['p50']:.1f} | {row['p99']:.1f} | {cpu} |")
+    for workers, rows in by_workers.items():
+        for name, row in rows.items():
+            cpu = f"{row['client_cpu']:.0%} of a core" if "client_cpu" in row else "—"
+            lines.append(f"| {workers} | {name} | {row['requests']} | {row['errors']} | "
+                         f"{row['throughput']:.1f} | {row['p50']:.1f} | {row['p99']:.1f} | {cpu} |")
     for when, run in (("before", before), ("after", after)):
-        lines.append(f"| in-process `predict_proba`, batch {run['batch_size']} ({when} the HTTP runs) "
-                     f"| {run['sentences']} | — | {run['throughput']:.1f} | — | — | — |")
-    failed = {name: row["error_kinds"] for name, row in rows.items() if row["error_kinds"]}
+        lines.append(f"| — | in-process `predict_proba`, batch {run['batch_size']} ({when} the HTTP "
+                     f"runs) | {run['sentences']} | — | {run['throughput']:.1f} | — | — | — |")
+    failed = {f"{workers} worker(s), {name}": row["error_kinds"]
+              for workers, rows in by_workers.items() for name, row in rows.items() if row["error_kinds"]}
     if failed:
         lines += ["", "Errors by status or exception: " + "; ".join(
             f"{name}: " + ", ".join(f"{kind} ×{n}" for kind, n in kinds.items())
             for name, kinds in failed.items()) + "."]
     lines += [
         "",
-        f"Mean adaptive batch (requests per model call, whole run): {results['mean_batch']}. "
+        "Mean adaptive batch (requests per model call, whole run): " + ", ".join(
+            f"{results['mean_batch'][w]} with {w} worker(s)" for w in by_workers) + ". "
         "The row right after 32 clients shows BentoML's dispatcher holding lone requests back: it "
         "waits for company as long as its average of recent queueing times says so, and once the "
-        "load is gone that average shrinks only ~5% each time its window of 50 batches turns over.",
+        "load is gone that average shrinks only ~5% each time its window of 50 batches turns over. "
+        "With several workers each has its own dispatcher and its own share of the cores "
+        "(`stance serve --workers N`, $STANCE_THREADS = cores / N).",
         "",
-        f"- Sequential single-sentence p50: {p50:.1f} ms (goal ≤ {GOAL_P50_MS:.0f} ms on 2 CPU cores): "
-        f"{'met' if p50 <= GOAL_P50_MS else 'not met'}.",
-        f"- 32 clients: {ratio:.0%} of the higher in-process batched throughput, {errors32} errors "
-        f"(goal ≥ {GOAL_RATIO:.0%}, zero errors): "
-        f"{'met' if ratio >= GOAL_RATIO and errors32 == 0 else 'not met'}.",
     ]
+    for workers, rows in by_workers.items():
+        p50 = rows["sequential"]["p50"]
+        ratio = rows["32 clients"]["throughput"] / best
+        errors32 = rows["32 clients"]["errors"]
+        lines += [
+            f"- {workers} worker(s): sequential single-sentence p50 {p50:.1f} ms (goal ≤ "
+            f"{GOAL_P50_MS:.0f} ms on 2 CPU cores: {'met' if p50 <= GOAL_P50_MS else 'not met'}); "
+            f"32 clients {ratio:.0%} of the higher in-process batched throughput, {errors32} errors "
+            f"(goal ≥ {GOAL_RATIO:.0%}, zero errors: "
+            f"{'met' if ratio >= GOAL_RATIO and errors32 == 0 else 'not met'}).",
+        ]
     return "\n".join(lines)
 
 
@@ -243,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="model directory (default: the default model)")
     parser.add_argument("--seconds", type=float, default=20.0, help="time limit per phase")
     parser.add_argument("--requests", type=int, default=2000, help="request limit per phase")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
+                        help="server worker counts to measure, one server after another")
     parser.add_argument("--no-write", action="store_true", help="print, do not edit BENCHMARKS.md")
     args = parser.parse_args(argv)
 
@@ -252,25 +264,27 @@ def main(argv: list[str] | None = None) -> int:
     load_start = os.getloadavg()[0]
     # Before and after the HTTP phases: the machine is shared, and the higher figure is the bar.
     inproc = [in_process(model, texts, args.seconds)]
-    rows = {}
-    with tempfile.TemporaryDirectory(prefix="http-load-") as home:
-        server = ServiceProcess(model, Path(home))
-        try:
-            server.wait_ready()
-            # BentoML's dispatcher learns the model's speed from its first requests, one at a time.
-            sequential(server.url, texts, 30, args.seconds)
-            rows["sequential"] = sequential(server.url, texts, min(args.requests, 500), args.seconds)
-            for clients in (8, 32):
-                rows[f"{clients} clients"] = asyncio.run(
-                    run_clients(server.url, texts, clients, args.requests, args.seconds))
-            # The dispatcher keeps waiting for company as long as queues were recently long.
-            rows["sequential, right after 32 clients"] = sequential(
-                server.url, texts, min(args.requests, 100), args.seconds)
-            mean_batch = batch_sizes(server.url)
-        finally:
-            server.stop()
+    by_workers, mean_batch = {}, {}
+    for workers in args.workers:
+        with tempfile.TemporaryDirectory(prefix="http-load-") as home:
+            server = ServiceProcess(model, Path(home), extra_env={"STANCE_WORKERS": str(workers)})
+            rows = by_workers[workers] = {}
+            try:
+                server.wait_ready()
+                # BentoML's dispatcher learns the model's speed from its first requests, one at a time.
+                sequential(server.url, texts, 30 * workers, args.seconds)
+                rows["sequential"] = sequential(server.url, texts, min(args.requests, 500), args.seconds)
+                for clients in (8, 32):
+                    rows[f"{clients} clients"] = asyncio.run(
+                        run_clients(server.url, texts, clients, args.requests, args.seconds))
+                # The dispatcher keeps waiting for company as long as queues were recently long.
+                rows["sequential, right after 32 clients"] = sequential(
+                    server.url, texts, min(args.requests, 100), args.seconds)
+                mean_batch[workers] = batch_sizes(server.url)
+            finally:
+                server.stop()
     inproc.append(in_process(model, texts, args.seconds))
-    results = {"rows": rows, "in_process": inproc, "mean_batch": mean_batch, "seconds": args.seconds,
+    results = {"rows": by_workers, "in_process": inproc, "mean_batch": mean_batch, "seconds": args.seconds,
                "model": model.name, "machine": machine(), "date": dt.date.today().isoformat(),
                "load": (load_start, os.getloadavg()[0])}
     publish("http_load", render(results), write=not args.no_write)

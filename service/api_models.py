@@ -163,4 +163,6 @@ class ModelDescription(BaseModel):
     backend: Literal["onnx-int8", "torch"]
     backend_reason: str
     stance_version: str
+    workers: int = Field(description="worker processes of this server, each with its own model")
+    threads: int = Field(description="inference threads of each worker")
     limits: dict[str, int]

@@ -7,6 +7,12 @@ from __future__ import annotations
 
 import os
 
+# Worker processes of one server (`stance serve --workers`, $STANCE_WORKERS), each with its own
+# model. The corpus store takes one writing process, so only a one-worker server serves it
+# (service/corpus.py); replicas behind a load balancer scale the stateless routes (README).
+WORKERS_ENV = "STANCE_WORKERS"
+WORKERS = max(1, int(os.environ.get(WORKERS_ENV) or 1))
+
 # POST /classify: texts per request, characters per text. The model reads at most 128 tokens
 # (a few hundred characters), so a longer "sentence" is almost surely a whole document sent by mistake.
 MAX_TEXTS_PER_REQUEST = 256

@@ -56,7 +56,7 @@ from service.api_models import (
 )
 from service.article_work import ArticleQueue, DeadlineClassifier, QueueFull
 from service.browser_safety import allowed_hosts, cors_options
-from service.corpus import CorpusStore, StoreUnavailable
+from service.corpus import CorpusStore, StoreUnavailable, unavailable_reason
 from service.limits import (
     ARTICLE_DEADLINE_S,
     ARTICLE_QUEUE,
@@ -70,6 +70,7 @@ from service.limits import (
     MAX_TEXT_CHARS,
     MAX_TEXTS_PER_REQUEST,
     REQUEST_TIMEOUT_S,
+    WORKERS,
 )
 from service.middleware import TOKEN_ENV, BearerTokenMiddleware, RequestGuardMiddleware
 from service.openapi import DocsMiddleware
@@ -88,6 +89,7 @@ from service.validation import (
     timeline_query,
     track_request,
 )
+from stance import fast as fast_path
 from stance.deadline import DeadlineExceeded
 from stance.incremental import score_ids
 from stance.integrity import served_file
@@ -98,6 +100,9 @@ from stance.store import timeline
 from stance.tracking import track
 
 MODEL_DIR_ENV = "STANCE_MODEL_DIR"
+if WORKERS > 1 and not os.environ.get(fast_path.THREADS_ENV):
+    # Each worker runs a model of its own: share the cores out instead of oversubscribing them.
+    os.environ[fast_path.THREADS_ENV] = str(max(1, fast_path.cpu_threads() // WORKERS))
 # Sentences per forward pass inside one adaptive batch (the classifier buckets them by length).
 PREDICT_BATCH = 64
 
@@ -129,6 +134,9 @@ def describe_model(classifier: StanceClassifier, version: str) -> dict:
         "backend": classifier.backend,
         "backend_reason": classifier.backend_reason,
         "stance_version": stance.__version__,
+        # This server's processes (each with its own model) and each one's inference threads.
+        "workers": WORKERS,
+        "threads": fast_path.cpu_threads(),
         "limits": {
             "max_texts_per_request": MAX_TEXTS_PER_REQUEST,
             "max_text_chars": MAX_TEXT_CHARS,
@@ -173,7 +181,8 @@ def _timeline(service, query: dict) -> list[dict] | JSONResponse:
 
 
 def _unavailable(exc: StoreUnavailable) -> JSONResponse:
-    return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+    headers = {"Retry-After": "5"} if exc.transient else {}
+    return JSONResponse({"error": str(exc)}, status_code=503, headers=headers)
 
 
 async def article_endpoint(request: Request) -> JSONResponse:
@@ -226,7 +235,7 @@ info_app = Starlette(routes=[Route("/model", model_endpoint, methods=["GET"]),
 @bentoml.asgi_app(info_app, path="/")
 @bentoml.service(
     name="stance",
-    workers=1,
+    workers=WORKERS,
     traffic={"timeout": REQUEST_TIMEOUT_S, "max_concurrency": MAX_CONCURRENCY},
     endpoints={"livez": "/livez", "readyz": "/readyz"},
     # BentoML's HTTP metrics label requests by raw path (unbounded); prometheus_metrics replaces them.
@@ -244,11 +253,17 @@ class StanceService:
         self.model_description = describe_model(self.classifier, version)
         self.version = version
         # Opened on the first store request: a server that never uses it creates and locks nothing.
-        self.corpus = CorpusStore()
+        self.corpus = CorpusStore(unavailable=unavailable_reason(WORKERS))
         self.article_classifier = DeadlineClassifier(
             article_classifier, metrics.MODEL_SECONDS.labels(endpoint="articles").observe)
         self.articles = ArticleQueue(ARTICLE_WORKERS, ARTICLE_QUEUE, ARTICLE_DEADLINE_S)
         metrics.ARTICLE_QUEUE.set_function(lambda: self.articles.in_flight)
+        self.ready = True
+
+    def __is_ready__(self) -> bool:
+        """/readyz: 200 once this worker's model is loaded and has passed its probe check, so a load
+        balancer sends nothing to a replica still starting (or one whose start-up failed)."""
+        return getattr(self, "ready", False)
 
     async def _article_work(self, fn, *args):
         try:

@@ -544,6 +544,13 @@ def _cmd_serve(args) -> int:
     env = {**os.environ, locate.MODEL_ENV: str(model), "STANCE_BIND_HOST": args.host}
     # The store of POST /articles and GET /timeline, absolute: BentoML may change directory.
     env[DB_ENV] = str(Path(args.db or os.environ.get(DB_ENV) or DEFAULT_DB).resolve())
+    workers = args.workers if args.workers is not None else int(os.environ.get(WORKERS_ENV) or 1)
+    if workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {workers}")
+    if workers > 1 and args.db:
+        raise UsageError("the corpus store takes one writing process: serve --db with --workers 1 "
+                         "(and scale the other routes with more workers or replicas)")
+    env[WORKERS_ENV] = str(workers)
     for name, value in (("BENTOML_DO_NOT_TRACK", "True"), ("HF_HUB_OFFLINE", "1"),
                         ("TRANSFORMERS_OFFLINE", "1")):
         env.setdefault(name, value)
@@ -556,8 +563,9 @@ def _cmd_serve(args) -> int:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {busy}")
     command = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", args.host,
                "--port", str(args.port), "--working-dir", str(root)]
-    print(f"serving {model.name} on http://{args.host}:{args.port} (Ctrl-C stops); corpus store "
-          f"{env[DB_ENV]}", file=sys.stderr)
+    store = f"corpus store {env[DB_ENV]}" if workers == 1 else "no corpus store (several workers)"
+    print(f"serving {model.name} on http://{args.host}:{args.port} with {workers} worker(s) (Ctrl-C "
+          f"stops); {store}", file=sys.stderr)
     sys.stderr.flush()
     # exec, not a child: the server runs in the foreground and gets signals (Ctrl-C, a killed
     # process group) directly.
@@ -803,6 +811,7 @@ INPUTS_HELP = (".txt/.md file, directory, .jsonl of articles, saved .html page, 
 
 
 DB_ENV, DEFAULT_DB = "STANCE_DB", "stance.duckdb"  # as stance.store, without importing duckdb
+WORKERS_ENV = "STANCE_WORKERS"  # as service.limits
 
 
 def _add_db(parser, what: str) -> None:
@@ -1163,6 +1172,10 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--db", default=None, metavar="FILE",
                     help=f"the corpus store of POST /articles and GET /timeline (default: ${DB_ENV}, "
                          f"else {DEFAULT_DB} here); the server holds it for writing once used")
+    sv.add_argument("--workers", type=int, default=None, metavar="N",
+                    help=f"worker processes, each with its own model and a share of the cores "
+                         f"(default: ${WORKERS_ENV}, else 1); with more than one the corpus store "
+                         "routes answer 503")
     _add_common(sv, model=False)
     sv.set_defaults(func=_cmd_serve)
     _add_tracking_parsers(sub)

@@ -4,6 +4,7 @@ import copy
 import json
 import re
 import shlex
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -87,3 +88,74 @@ def test_the_image_holds_the_package_and_the_model():
     assert '".[ray]"' in text and "STANCE_MODEL_DIR=/opt/stance/models/minilm-stance" in text
     # The smoke check in the build imports what the job runs.
     assert "import stance.ray_engine" in text
+
+
+# --- the HTTP service on Kubernetes -------------------------------------------------------------
+
+KUBERNETES = ROOT / "deploy" / "kubernetes" / "stance.yaml"
+
+
+@pytest.fixture(scope="module")
+def kubernetes() -> dict[str, dict]:
+    """The manifest's workloads by name."""
+    docs = [d for d in yaml.safe_load_all(KUBERNETES.read_text(encoding="utf-8")) if d]
+    return {d["metadata"]["name"] + "/" + d["kind"]: d for d in docs}
+
+
+def _container(workload: dict) -> dict:
+    (container,) = workload["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def _env(container: dict) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container.get("env", [])}
+
+
+def _bento_port() -> int:
+    import bentoml
+
+    config = Path(bentoml.__file__).parent / "_internal/configuration/v2/default_configuration.yaml"
+    return yaml.safe_load(config.read_text())["services"]["http"]["port"]
+
+
+def test_the_replicas_probe_the_services_real_routes_on_the_bento_port(kubernetes):
+    from service.middleware import OPEN_PATHS
+
+    port = _bento_port()
+    for name in ("stance/Deployment", "stance-store/StatefulSet"):
+        container = _container(kubernetes[name])
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports == {"http": port}, name
+        for probe in ("readinessProbe", "livenessProbe"):
+            get = container[probe]["httpGet"]
+            # Open paths: a probe carries no token, and the service answers them without one.
+            assert get["path"] in OPEN_PATHS and get["port"] == "http", (name, probe)
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+
+
+def test_replicas_scale_out_and_one_server_holds_the_store(kubernetes):
+    classify, store = kubernetes["stance/Deployment"], kubernetes["stance-store/StatefulSet"]
+    assert classify["spec"]["replicas"] >= 2
+    assert _env(_container(classify))["STANCE_STORE"] == "off"
+    assert "STANCE_DB" not in _env(_container(classify))
+    assert store["spec"]["replicas"] == 1 and _env(_container(store))["STANCE_WORKERS"] == "1"
+    (mount,) = _container(store)["volumeMounts"]
+    assert _env(_container(store))["STANCE_DB"].startswith(mount["mountPath"] + "/")
+    assert mount["name"] in {t["metadata"]["name"] for t in store["spec"]["volumeClaimTemplates"]}
+    for service in ("stance/Service", "stance-store/Service"):
+        selector = kubernetes[service]["spec"]["selector"]
+        target = classify if service.startswith("stance/") else store
+        assert selector == target["spec"]["template"]["metadata"]["labels"]
+
+
+def test_cpu_requests_are_workers_times_threads_and_every_variable_is_read(kubernetes):
+    from service import corpus, limits
+    from stance import fast, store
+
+    read = {limits.WORKERS_ENV, fast.THREADS_ENV, corpus.STORE_ENV, store.DB_ENV}
+    for name in ("stance/Deployment", "stance-store/StatefulSet"):
+        container = _container(kubernetes[name])
+        env = _env(container)
+        assert set(env) <= read, f"{name} sets variables the service never reads: {set(env) - read}"
+        cores = int(env[limits.WORKERS_ENV]) * int(env[fast.THREADS_ENV])
+        assert float(container["resources"]["requests"]["cpu"]) == cores, name

@@ -854,3 +854,52 @@ def test_slow_headers_and_bodies_are_cut_off(short_deadline_server):
         answer = slow.recv(4096)
         assert answer.startswith(b"HTTP/1.1 408"), answer
         assert time.perf_counter() - started < 8
+
+
+# --- several workers, and replicas without a store ----------------------------------------------
+
+@pytest.mark.integration
+def test_serve_refuses_several_workers_with_a_store(tiny_model_dir, tmp_path, capsys):
+    assert main(["serve", "--model", str(tiny_model_dir), "--workers", "2",
+                 "--db", str(tmp_path / "c.duckdb"), "--port", "1"]) == 2
+    assert "one writing process" in capsys.readouterr().err
+    assert main(["serve", "--model", str(tiny_model_dir), "--workers", "0", "--port", "1"]) == 2
+
+
+@pytest.mark.integration
+def test_two_workers_share_the_cores_answer_alike_and_serve_no_store(tiny_model_dir, tmp_path,
+                                                                     local_classifier):
+    from stance import fast
+
+    env = {"STANCE_WORKERS": "2"}
+    env.pop(fast.THREADS_ENV, None)
+    server = ServiceProcess(tiny_model_dir, tmp_path, extra_env=env)
+    for _ in _wrapped(server):
+        info = httpx.get(f"{server.url}/model", timeout=10).json()
+        assert info["workers"] == 2
+        assert info["threads"] == max(1, fast.cpu_threads() // 2)
+        texts = ["Peskov said Ukraine must never join NATO.", "Kyiv's future lies in NATO, he said."]
+        expected = local_classifier.predict(texts)
+        # Enough requests that both workers answer some: every answer is the in-process one.
+        with httpx.Client(timeout=30) as client:
+            for _ in range(20):
+                results = client.post(f"{server.url}/classify", json={"texts": texts}).json()
+                assert [r["label"] for r in results] == [e.label for e in expected]
+                assert [r["confidence"] for r in results] == pytest.approx(
+                    [e.confidence for e in expected], abs=1e-4)
+            refused = client.get(f"{server.url}/timeline")
+        assert refused.status_code == 503 and "one writer" in refused.json()["error"]
+        assert "retry-after" not in refused.headers  # trying again will not help
+        assert not server.db.exists()
+
+
+@pytest.mark.integration
+def test_a_replica_with_the_store_off_says_where_store_requests_go(tiny_model_dir, tmp_path):
+    server = ServiceProcess(tiny_model_dir, tmp_path, extra_env={"STANCE_STORE": "off"})
+    for _ in _wrapped(server):
+        assert httpx.get(f"{server.url}/readyz", timeout=10).status_code == 200
+        added = httpx.post(f"{server.url}/articles", json={"text": "Kyiv wants to join NATO."},
+                           timeout=30)
+        assert added.status_code == 503 and "STANCE_STORE=off" in added.json()["error"]
+        assert httpx.get(f"{server.url}/articles/1", timeout=10).status_code == 503
+        assert not server.db.exists()
