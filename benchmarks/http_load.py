@@ -227,11 +227,11 @@ def render(results: dict) -> str:
         "",
         "Mean adaptive batch (requests per model call, whole run): " + ", ".join(
             f"{results['mean_batch'][w]} with {w} worker(s)" for w in by_workers) + ". "
-        "The row right after 32 clients shows BentoML's dispatcher holding lone requests back: it "
-        "waits for company as long as its average of recent queueing times says so, and once the "
-        "load is gone that average shrinks only ~5% each time its window of 50 batches turns over. "
-        "With several workers each has its own dispatcher and its own share of the cores "
-        "(`stance serve --workers N`, $STANCE_THREADS = cores / N).",
+        "The row right after 32 clients checks that a lone request is answered at once after a "
+        "burst: /classify batches greedily (service/batcher.py; the requests that arrive while the "
+        "model is busy share its next call, and none waits for company). With several workers each "
+        "has its own batcher and its own share of the cores (`stance serve --workers N`, "
+        "$STANCE_THREADS = cores / N).",
         "",
     ]
     for workers, rows in by_workers.items():
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = by_workers[workers] = {}
             try:
                 server.wait_ready()
-                # BentoML's dispatcher learns the model's speed from its first requests, one at a time.
+                # Warm-up: each worker's first model calls allocate.
                 sequential(server.url, texts, 30 * workers, args.seconds)
                 rows["sequential"] = sequential(server.url, texts, min(args.requests, 500), args.seconds)
                 for clients in (8, 32):

@@ -1,7 +1,7 @@
 """Article work (/score_article, /track) off the request path: a bounded queue, its own threads
 and a deadline per request that stops the work it started.
 
-/classify keeps BentoML's adaptive batching on BentoML's own thread; article work runs on the
+/classify batches on a model thread of its own (service/batcher.py); article work runs on the
 threads here with a classifier of its own, so a 200,000-character article never holds up a
 one-sentence /classify. At most ARTICLE_WORKERS jobs run and ARTICLE_QUEUE wait; any more are
 refused at once (503) rather than queued behind minutes of work. A job past its deadline stops at

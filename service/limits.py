@@ -26,13 +26,12 @@ MAX_URL_CHARS = 2_048
 # Any request body, checked before it is parsed. JSON may escape every character as \uXXXX.
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
-# Adaptive batching of /classify. The batch size counts texts; a request with more texts than
-# a batch is split across batches. BentoML sheds queued requests with 503 once their estimated
-# latency (a regression over recent batches, noisy on a busy CPU) passes max_latency_ms: below
-# ~1 s that sheds ordinary bursts on 2 cores, and 10 s still shed a few of 32 clients' requests on
-# a shared machine. REQUEST_TIMEOUT_S still bounds every request.
+# Greedy batching of /classify (service/batcher.py): texts per model call, counting whole requests
+# (a request with more texts than this runs alone). BentoML's adaptive batching, used before, made
+# a lone request wait for company after a burst (p50 105 ms against 9.5 ms now, BENCHMARKS.md) and
+# shed bursts with 503 below max_latency_ms ~1 s. Overload is bounded by MAX_CONCURRENCY (429) and
+# REQUEST_TIMEOUT_S.
 MAX_BATCH_TEXTS = 128
-MAX_LATENCY_MS = 30_000
 # Requests in flight per server before BentoML answers 429 at once; far above the bursts we test.
 MAX_CONCURRENCY = 512
 REQUEST_TIMEOUT_S = 120

@@ -4,7 +4,7 @@ BentoML's own HTTP metrics label each request with its raw path, so random paths
 or 404) grew /metrics without bound; they are turned off (``metrics.enabled: false``) and these
 take their place: requests by route template (every unknown path is ``unmatched``), method and
 status, with their duration; sentences classified per label; model latency; rejected requests by
-reason; the article queue's depth; and texts per /classify model call (adaptive batching).
+reason; the article queue's depth; and texts per /classify model call (greedy batching, service/batcher.py).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ SENTENCES = Counter("stance_sentences_classified_total", "Sentences labelled, pe
 MODEL_SECONDS = Histogram("stance_model_seconds", "Time of one model call (tokenising included)",
                           ["endpoint"], registry=REGISTRY,
                           buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-BATCH_TEXTS = Histogram("stance_classify_batch_texts", "Texts per /classify model call (adaptive batches)",
+BATCH_TEXTS = Histogram("stance_classify_batch_texts", "Texts per /classify model call (greedy batches)",
                         registry=REGISTRY, buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
 ARTICLE_QUEUE = Gauge("stance_article_queue_depth", "Article jobs running or waiting", registry=REGISTRY)
 

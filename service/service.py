@@ -1,7 +1,7 @@
 """The default stance model as an HTTP service (BentoML 1.4).
 
 - ``POST /classify`` ``{"texts": [str, ...]}`` → one ``{label, confidence, probabilities}`` per text,
-  adaptively batched across concurrent requests.
+  batched across concurrent requests without waiting (service/batcher.py).
 - ``POST /score_article`` ``{"text", "id"?, "published"?, "title"?, "source"?}`` → the article's
   sentences (offsets, label, probabilities) and the summary row ``stance score --summary`` writes.
 - ``POST /track`` ``{"articles": [...], "by"?: "month", "by_actor"?: false|true|"detail"}`` → the
@@ -55,6 +55,7 @@ from service.api_models import (
     TrackRow,
 )
 from service.article_work import ArticleQueue, DeadlineClassifier, QueueFull
+from service.batcher import GreedyBatcher
 from service.browser_safety import allowed_hosts, cors_options
 from service.corpus import CorpusStore, StoreUnavailable, unavailable_reason
 from service.limits import (
@@ -66,7 +67,6 @@ from service.limits import (
     MAX_BATCH_TEXTS,
     MAX_BODY_BYTES,
     MAX_CONCURRENCY,
-    MAX_LATENCY_MS,
     MAX_TEXT_CHARS,
     MAX_TEXTS_PER_REQUEST,
     REQUEST_TIMEOUT_S,
@@ -103,7 +103,7 @@ MODEL_DIR_ENV = "STANCE_MODEL_DIR"
 if WORKERS > 1 and not os.environ.get(fast_path.THREADS_ENV):
     # Each worker runs a model of its own: share the cores out instead of oversubscribing them.
     os.environ[fast_path.THREADS_ENV] = str(max(1, fast_path.cpu_threads() // WORKERS))
-# Sentences per forward pass inside one adaptive batch (the classifier buckets them by length).
+# Sentences per forward pass inside one model call (the classifier buckets them by length).
 PREDICT_BATCH = 64
 
 
@@ -258,6 +258,7 @@ class StanceService:
             article_classifier, metrics.MODEL_SECONDS.labels(endpoint="articles").observe)
         self.articles = ArticleQueue(ARTICLE_WORKERS, ARTICLE_QUEUE, ARTICLE_DEADLINE_S)
         metrics.ARTICLE_QUEUE.set_function(lambda: self.articles.in_flight)
+        self.batcher = GreedyBatcher(self._classify, MAX_BATCH_TEXTS)
         self.ready = True
 
     def __is_ready__(self) -> bool:
@@ -275,11 +276,13 @@ class StanceService:
         except StoreUnavailable as exc:
             return _unavailable(exc)
 
-    @bentoml.api(batchable=True, max_batch_size=MAX_BATCH_TEXTS, max_latency_ms=MAX_LATENCY_MS)
-    def classify(self, texts: Texts) -> list[Classification]:
+    @bentoml.api
+    async def classify(self, texts: Texts) -> list[Classification]:
         """Label each text: pro-membership, conceding, opposing or neutral, with probabilities."""
-        if not texts:
-            return []
+        return await self.batcher.submit(texts)
+
+    def _classify(self, texts: list[str]) -> list[Classification]:
+        """One model call for the texts of every request the batcher put together."""
         started = time.perf_counter()
         predictions = self.classifier.predict(texts, batch_size=PREDICT_BATCH)
         metrics.MODEL_SECONDS.labels(endpoint="classify").observe(time.perf_counter() - started)
