@@ -20,12 +20,9 @@ import torch
 from stance import backends
 from stance.backends import Backend, BackendError
 from stance.backends.batching import pad_batch  # noqa: F401  (re-exported: benchmarks and tests use it)
-from stance.backends.torch_fp32 import CUDA_MIN_BATCH  # noqa: F401  (re-exported)
 from stance.context import check_mode
 from stance.labels import LABELS
-from stance.model_dir import (  # noqa: F401  (re-exported: older callers import them from here)
-    LABEL_MAP_FILE,
-    REQUIRED_FILES,
+from stance.model_dir import (  # noqa: F401  (WEIGHTS_FILE, ModelError re-exported: callers import them from here)
     VERSION_DIGITS,
     WEIGHTS_FILE,
     ModelDir,

@@ -57,10 +57,6 @@ class ModelDir:
     def __truediv__(self, name: str) -> Path:
         return self.path / name
 
-    @property
-    def name(self) -> str:
-        return self.path.name
-
     def has(self, name: str) -> bool:
         return (self.path / name).is_file()
 

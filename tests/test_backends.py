@@ -12,7 +12,7 @@ import pytest
 from stance import dataset
 from stance.backends import ONNX_INT8, TORCH, BackendError, OnnxInt8Runner, batching, choose_backend
 from stance.backends.onnx_int8 import MAX_MACRO_F1_DROP
-from stance.model import ModelError, StanceClassifier, pad_batch, softmax
+from stance.model import ModelError, StanceClassifier, default_model_dir, pad_batch, softmax
 from stance.model_dir import INT8_FILE, file_digest
 
 SENTENCES = [
@@ -210,3 +210,60 @@ def test_length_chunks_bound_size_and_padding():
     # The 100-token sentence is not padded together with short ones; equal lengths fill whole chunks.
     assert [lengths[i] for i in chunks[0]] == [100]
     assert sum(len(chunk) == 16 for chunk in chunks) >= 3
+
+
+class _Constant:
+    """A backend in a few lines: what a new one needs to be served."""
+
+    name, file, cpu_only, device = "constant", "constant.bin", True, "cpu"
+    closed = False
+
+    @classmethod
+    def problem(cls, device_type, model_dir, info, *, auto):
+        return None if (model_dir / cls.file).is_file() else f"no {cls.file}"
+
+    @classmethod
+    def auto_reason(cls, info):
+        return "constant"
+
+    @classmethod
+    def open(cls, model_dir, *, device, threads, pad_id):
+        return cls()
+
+    def logits(self, sequences, batch_size=64):
+        return np.tile(np.array([[0.0, 0.0, 0.0, np.log(3.0)]], dtype=np.float32), (len(sequences), 1))
+
+    def close(self):
+        self.closed = True
+
+
+def test_every_registered_backend_has_what_the_classifier_and_service_read():
+    from stance.backends import REGISTRY
+
+    for name, cls in REGISTRY.items():
+        assert cls.name == name and cls.file and isinstance(cls.cpu_only, bool)
+        assert all(callable(getattr(cls, m)) for m in ("problem", "auto_reason", "open", "logits", "close"))
+
+
+@pytest.mark.skipif(not (default_model_dir() / "model.safetensors").exists(), reason="no trained model")
+def test_a_registered_backend_is_served_with_its_files_digest_as_the_version(tmp_path, monkeypatch):
+    from stance import backends
+
+    copy = tmp_path / "model"
+    copy.mkdir()
+    for item in default_model_dir().iterdir():
+        (copy / item.name).symlink_to(item.resolve())
+    monkeypatch.setitem(backends.REGISTRY, _Constant.name, _Constant)
+    with pytest.raises(ModelError, match="no constant.bin"):
+        StanceClassifier.load(copy, backend="constant")
+    (copy / _Constant.file).write_bytes(b"constant weights")
+    classifier = StanceClassifier.load(copy, backend="constant")
+    assert (classifier.backend, classifier.backend_reason) == ("constant", "requested")
+    assert classifier.device.type == "cpu"
+    assert classifier.served_file == copy / _Constant.file
+    assert classifier.version == file_digest(copy / _Constant.file)[:12]
+    # The classifier still applies the model's temperature to whatever logits the backend gives.
+    expected = softmax(np.array([[0.0, 0.0, 0.0, np.log(3.0)]]) / classifier.temperature)[0]
+    assert classifier.predict_proba(["NATO met.", "Kyiv."]) == pytest.approx(np.vstack([expected] * 2))
+    classifier.close()
+    assert classifier.runtime.closed
