@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from report_section import machine, publish, rss_bytes  # noqa: E402
 
-from stance.fast import FAST_MODEL_FILE  # noqa: E402
 from stance.model import default_model_dir  # noqa: E402
+from stance.model_dir import INT8_FILE, ModelDir  # noqa: E402
 from tests.process import ServiceProcess  # noqa: E402
 
 MIB = 2**20
@@ -88,7 +88,7 @@ def without_int8(model: Path, into: Path) -> Path:
     """The model directory minus its int8 file (links, not copies), so `auto` falls back to torch."""
     into.mkdir()
     for item in model.iterdir():
-        if item.name != FAST_MODEL_FILE:
+        if item.name != INT8_FILE:
             (into / item.name).symlink_to(item.resolve())
     return into
 
@@ -124,9 +124,7 @@ def run(args) -> dict:
                                           "processes": runs[-1]["processes"],
                                           "all_seconds": [r["seconds"] for r in runs]}
                 print(f"serve {label}: {report['serve'][label]}", file=sys.stderr)
-    metrics = json.loads((model / "metrics.json").read_text(encoding="utf-8"))
-    if (model / "run.json").is_file():  # when, where and how long the model trained
-        metrics.update(json.loads((model / "run.json").read_text(encoding="utf-8")))
+    metrics = ModelDir(model).info()  # with run.json: when, where and how long the model trained
     report["training"] = {"train_seconds": metrics.get("train_seconds"), "device": metrics.get("device"),
                           "epochs": metrics.get("config", {}).get("epochs"),
                           "train_sentences": metrics.get("data", {}).get("train_sentences"),

@@ -9,7 +9,7 @@ paths read the sentence alone (what a user of ``transformers.pipeline`` would ge
 2. the same pipeline with ``batch_size=32``;
 3. ``StanceClassifier`` with the torch backend (fp32, length-bucketed batches of 64);
 4. ``StanceClassifier`` as loaded by default on CPU (``backend="auto"``: the int8 ONNX model when its
-   metrics.json check allows, see stance/fast.py);
+   metrics.json check allows, see stance/backends/onnx_int8.py);
 5. on a CUDA machine only: ``StanceClassifier`` on the GPU (bf16 autocast, batches of >= 512) over the
    corpus repeated ``--gpu-repeat`` times.
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import json
 import os
 import sys
 import tempfile
@@ -49,10 +48,15 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from report_section import PeakRSS, machine, publish  # noqa: E402
 
-from stance import dataset, fast  # noqa: E402
+from stance import dataset  # noqa: E402
+from stance.backends import OnnxInt8Runner, TorchFp32Runner  # noqa: E402
+from stance.backends.batching import cpu_threads  # noqa: E402
+from stance.backends.onnx_int8 import MAX_MACRO_F1_DROP  # noqa: E402
+from stance.exporting import onnx_graph, quantise  # noqa: E402
 from stance.labels import LABEL2ID, LABELS  # noqa: E402
 from stance.metrics import evaluate  # noqa: E402
 from stance.model import StanceClassifier, default_model_dir, pad_batch, softmax  # noqa: E402
+from stance.model_dir import LABEL_MAP_FILE, ModelDir  # noqa: E402
 
 GOAL_RATIO = 3.0
 GOAL_CPU_RATE = 600.0
@@ -177,11 +181,11 @@ def onnx_batched(onnx_file: Path, model: Path, batch_size: int = 32) -> Predict:
     from transformers import AutoTokenizer
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = fast.cpu_threads()
+    options.intra_op_num_threads = cpu_threads()
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
     tokenizer = AutoTokenizer.from_pretrained(str(model))
-    max_length = json.loads((model / "label_map.json").read_text()).get("max_length", 128)
+    max_length = ModelDir(model).read_json(LABEL_MAP_FILE).get("max_length", 128)
 
     def predict(texts: list[str]) -> np.ndarray:
         ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
@@ -202,10 +206,10 @@ def int8_file(onnx_file: Path, model: Path) -> Predict:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(model))
-    label_map = json.loads((model / "label_map.json").read_text())
-    classifier = StanceClassifier(None, tokenizer, max_length=label_map.get("max_length", 128),
-                                  context=label_map.get("context", "none"),
-                                  fast=fast.OnnxInt8Runner(onnx_file, pad_id=tokenizer.pad_token_id or 0))
+    label_map = ModelDir(model).read_json(LABEL_MAP_FILE)
+    classifier = StanceClassifier(OnnxInt8Runner(onnx_file, pad_id=tokenizer.pad_token_id or 0), tokenizer,
+                                  max_length=label_map.get("max_length", 128),
+                                  context=label_map.get("context", "none"))
     return lambda texts: classifier.predict_proba(texts, contexts=contexts_of(texts)).argmax(axis=1)
 
 
@@ -215,8 +219,10 @@ def torch_dynamic_int8(model: Path) -> Predict:
     fp32 = StanceClassifier.load(model, device="cpu", backend="torch")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated, which is part of the verdict
-        quantised = torch.ao.quantization.quantize_dynamic(fp32.model, {torch.nn.Linear}, dtype=torch.qint8)
-    classifier = StanceClassifier(quantised, fp32.tokenizer, max_length=fp32.max_length, context=fp32.context)
+        quantised = torch.ao.quantization.quantize_dynamic(fp32.runtime.model, {torch.nn.Linear},
+                                                           dtype=torch.qint8)
+    classifier = StanceClassifier(TorchFp32Runner(quantised, "cpu", fp32.pad_id), fp32.tokenizer,
+                                  max_length=fp32.max_length, context=fp32.context)
     return lambda texts: classifier.predict_proba(texts, contexts=contexts_of(texts)).argmax(axis=1)
 
 
@@ -243,9 +249,9 @@ def run(args) -> dict:
     with tempfile.TemporaryDirectory(prefix="stance-bench-") as tmp:
         if not args.skip_candidates:
             fp32_onnx = Path(tmp) / "model.onnx"
-            torch_model = StanceClassifier.load(model, device="cpu", backend="torch").model
-            fast.export_onnx(torch_model, fp32_onnx)
-            dynamic_int8 = fast.build_fast_model(torch_model, Path(tmp))
+            torch_model = StanceClassifier.load(model, device="cpu", backend="torch").runtime.model
+            onnx_graph.export_onnx(torch_model, fp32_onnx)
+            dynamic_int8 = quantise.build_fast_model(torch_model, Path(tmp))
             del torch_model
             builders.append(("c1", "ONNX Runtime fp32, padded batches of 32",
                              lambda: onnx_batched(fp32_onnx, model)))
@@ -285,10 +291,10 @@ def run(args) -> dict:
         "date": dt.date.today().isoformat(),
         "machine": machine(),
         "model": model.name,
-        "fast": json.loads((model / "metrics.json").read_text()).get("fast", {}),
+        "fast": ModelDir(model).metrics().get("fast", {}),
         "corpus": counts | {"sentences": len(corpus), "test_sentences": len(test), "slice": args.slice},
         "torch_threads": torch.get_num_threads(),
-        "int8_workers": fast.cpu_threads(),
+        "int8_workers": cpu_threads(),
         "load_average": [load_before, os.getloadavg()[0]],
         "results": [asdict(r) | {"rate": r.rate} for r in results],
         "candidates": [asdict(r) | {"rate": r.rate} for r in candidates],
@@ -343,7 +349,7 @@ def to_markdown(report: dict) -> str:
     ]
     if report["candidates"]:
         lines += [
-            "Measured in the same run, and not chosen for the fast path (stance/fast.py says why):",
+            "Measured in the same run, and not chosen for the fast path (stance/exporting says why):",
             "",
             "| # | candidate | sentences/s | × path 1 | test macro-F1 | agreement with fp32 | note |",
             "|---|---|---:|---:|---:|---:|---|",
@@ -356,7 +362,7 @@ def to_markdown(report: dict) -> str:
             f"The int8 model's own check at export (metrics.json `fast`, {record['n']} sentences of the "
             f"{record.get('split', 'test')} splits): "
             f"macro-F1 {record['int8_macro_f1']:.3f} vs fp32 {record['fp32_macro_f1']:.3f} (drop "
-            f"{record['macro_f1_drop']:+.3f}, allowed {fast.MAX_MACRO_F1_DROP}), agreement "
+            f"{record['macro_f1_drop']:+.3f}, allowed {MAX_MACRO_F1_DROP}), agreement "
             f"{record['agreement']:.3f}; so `auto` on CPU uses "
             f"{'the int8 model' if report['fast_backend'] == 'onnx-int8' else 'torch fp32'}.",
             "",

@@ -15,9 +15,10 @@ import signal
 import sys
 from pathlib import Path
 
-from stance import fast as fast_path
+from stance.backends import TORCH, OnnxInt8Runner
 from stance.integrity import IntegrityError, verify_probe
 from stance.model import ModelError, StanceClassifier
+from stance.model_dir import ModelDir
 
 log = logging.getLogger("stance.service")
 EXIT_BAD_MODEL = 2
@@ -41,10 +42,10 @@ def load_verified(model_dir: Path, warn: bool = True) -> tuple[StanceClassifier,
         raise StartupError(str(exc)) from exc
     except Exception as exc:  # a truncated tokenizer, an unreadable metrics.json, bad weights…
         raise StartupError(f"model {model_dir} cannot be loaded: {_one_line(exc)}") from exc
-    fell_back = (classifier.backend == fast_path.TORCH and classifier.device.type == "cpu"
-                 and (Path(model_dir) / fast_path.FAST_MODEL_FILE).is_file())
+    fell_back = (classifier.backend == TORCH and classifier.device.type == "cpu"
+                 and ModelDir(model_dir).has(OnnxInt8Runner.file))
     if fell_back and warn:
-        log.warning("serving the fp32 (torch) model instead of %s: %s", fast_path.FAST_MODEL_FILE,
+        log.warning("serving the fp32 (torch) model instead of %s: %s", OnnxInt8Runner.file,
                     classifier.backend_reason)
     try:
         digest = verify_probe(classifier, model_dir)
@@ -64,8 +65,7 @@ def preflight_or_exit(model_dir: Path) -> None:
     except StartupError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(EXIT_BAD_MODEL) from None
-    if classifier.fast is not None:
-        classifier.fast.close()
+    classifier.close()
 
 
 def stop_server(message: str) -> None:

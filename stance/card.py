@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from stance.metrics import format_metrics
-
-COMPARISON_FILE = "comparison.json"
-
+from stance.model_dir import CARD_FILE, COMPARISON_FILE, RELIABILITY_PNG, REPORT_FILE, ModelDir
 
 SPLIT_TITLES = {
     "validation": "Authored sentence validation split",
@@ -73,12 +70,7 @@ def write_comparison(out_dir: Path, comparison: dict) -> Path:
         for split in ("article_test", "test", "seed"):
             if split in result:
                 parts += [format_metrics(result[split], SPLIT_TITLES[split]), ""]
-    path = out_dir / "REPORT.md"
-    path.write_text("\n".join(parts), encoding="utf-8")
-    return path
-
-
-RELIABILITY_PNG = "reliability.png"
+    return ModelDir(out_dir).write_text(REPORT_FILE, "\n".join(parts))
 
 
 def write_reliability_png(out_dir: Path, metrics: dict, title: str) -> Path:
@@ -101,7 +93,7 @@ def write_reliability_png(out_dir: Path, metrics: dict, title: str) -> Path:
            title=f"{title}: ECE {metrics['ece']:.3f}")
     ax.legend(loc="upper left", fontsize=7, frameon=False)
     fig.tight_layout()
-    path = out_dir / RELIABILITY_PNG
+    path = ModelDir(out_dir) / RELIABILITY_PNG
     # No date or software version in the file: the same metrics give the same bytes.
     fig.savefig(path, metadata={"Software": None})
     plt.close(fig)
@@ -158,9 +150,8 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
     the same data and settings on the same kind of machine rewrites the committed card unchanged.
     """
     data, config = metrics["data"], metrics["config"]
-    comparison_path = out_dir / COMPARISON_FILE
-    comparison = (json.loads(comparison_path.read_text(encoding="utf-8"))
-                  if comparison_path.is_file() else None)
+    directory = ModelDir(out_dir)
+    comparison = directory.read_json(COMPARISON_FILE) if directory.has(COMPARISON_FILE) else None
     if comparison is not None and "selected_by" not in comparison:
         comparison = None  # a report in an older layout: `make report` writes it anew
     article_test = metrics.get("article_test")
@@ -242,9 +233,7 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
         "together; the longer of the two is cut first).",
         "",
     ]
-    path = out_dir / "README.md"
-    path.write_text("\n".join(parts), encoding="utf-8")
-    return path
+    return directory.write_text(CARD_FILE, "\n".join(parts))
 
 
 def _tuned_layers(config: dict) -> str:

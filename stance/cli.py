@@ -494,7 +494,7 @@ def _cmd_score(args) -> int:
 
 def _cmd_export_fast(args) -> int:
     from stance import locate
-    from stance.export import add_to_model_dir
+    from stance.exporting.quality import add_to_model_dir
     from stance.integrity import record_probe
     from stance.model import StanceClassifier
 
@@ -801,7 +801,9 @@ def _add_common(parser, model: bool = True) -> None:
                         help="model directory (default: $STANCE_MODEL_DIR, else models/minilm-stance)")
     parser.add_argument("--device", default="auto",
                         help="auto (default: CUDA when available, else CPU), cpu, cuda, cuda:1 …")
-    parser.add_argument("--backend", choices=("auto", "torch", "onnx-int8"), default="auto",
+    from stance.backends import BACKENDS
+
+    parser.add_argument("--backend", choices=BACKENDS, default="auto",
                         help="auto (default): the int8 model on CPU when it is within 0.01 macro-F1 "
                              "of fp32, else torch")
 

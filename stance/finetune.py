@@ -11,6 +11,7 @@ from collections import Counter
 import numpy as np
 import torch
 
+from stance.backends import TorchFp32Runner
 from stance.calibration import fit_temperature
 from stance.config import TrainingConfig
 from stance.labels import ID2LABEL, LABEL2ID, LABELS
@@ -96,8 +97,8 @@ def fine_tune(config: TrainingConfig, rows: list[dict]) -> StanceClassifier:
                          elapsed / done * (steps - done))
         log.info("epoch %d/%d loss %.4f", epoch + 1, config.epochs, total / len(texts))
     model.eval()
-    return StanceClassifier(model, tokenizer, max_length=config.max_length, device=device,
-                            context=config.context)
+    return StanceClassifier(TorchFp32Runner(model, device, tokenizer.pad_token_id or 0), tokenizer,
+                            max_length=config.max_length, context=config.context)
 
 
 def calibrate(classifier: StanceClassifier, rows: list[dict]) -> float:

@@ -9,7 +9,6 @@ Only one batch is ever held in memory.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +16,11 @@ from pathlib import Path
 from stance import scoring
 from stance.actors import ActorAttributor
 from stance.labels import LABELS, column
+from stance.model_dir import INT8_FILE, VERSION_DIGITS, WEIGHTS_FILE, file_digest
 from stance.store import PROBABILITY_COLUMNS, Store
 
 # Article ids fetched per look-up of unscored work.
 _LOOKUP = 1000
-_WEIGHT_FILES = {"onnx-int8": "model.int8.onnx", "torch": "model.safetensors"}
 
 
 def model_version(classifier) -> str:
@@ -32,14 +31,10 @@ def model_version(classifier) -> str:
         return str(explicit)
     name, backend = getattr(classifier, "name", "model"), getattr(classifier, "backend", "unknown")
     path = getattr(classifier, "path", None)
-    weights = Path(path) / _WEIGHT_FILES.get(backend, "model.safetensors") if path else None
+    weights = Path(path) / {"onnx-int8": INT8_FILE}.get(backend, WEIGHTS_FILE) if path else None
     if weights is None or not weights.is_file():
         return f"{name}:{backend}"
-    digest = hashlib.sha256()
-    with weights.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return f"{name}:{backend}:{digest.hexdigest()[:12]}"
+    return f"{name}:{backend}:{file_digest(weights)[:VERSION_DIGITS]}"
 
 
 @dataclass

@@ -12,14 +12,13 @@ file actually served (``model.int8.onnx`` or ``model.safetensors``) becomes the 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from stance import fast as fast_path
+from stance.backends import ONNX_INT8, OnnxInt8Runner
+from stance.model_dir import PROBE_FILE, ModelDir, file_digest
 
-PROBE_FILE = "probe.json"
 # Covering every label and the forms the model must tell apart (quotes, negation, a headline).
 PROBE_SENTENCES = (
     "Zelensky said Ukraine belongs in NATO and will keep asking for an invitation.",
@@ -43,15 +42,12 @@ class IntegrityError(RuntimeError):
 
 def served_file(classifier, model_dir: str | Path) -> Path:
     """The weights file of ``model_dir`` that the classifier actually reads."""
-    from stance.model import WEIGHTS_FILE
-
-    name = fast_path.FAST_MODEL_FILE if classifier.backend == fast_path.ONNX_INT8 else WEIGHTS_FILE
-    return Path(model_dir) / name
+    return Path(model_dir) / classifier.runtime.file
 
 
 def _entry(classifier, model_dir: Path) -> dict:
     served = served_file(classifier, model_dir)
-    return {"file": served.name, "sha256": fast_path.file_digest(served),
+    return {"file": served.name, "sha256": file_digest(served),
             "device": classifier.device.type,
             "probabilities": np.round(classifier.predict_proba(list(PROBE_SENTENCES)), 6).tolist()}
 
@@ -60,27 +56,26 @@ def _int8_twin(classifier, model_dir: Path):
     """The int8 classifier for the same directory, or None when it has no usable int8 file."""
     from stance.model import StanceClassifier
 
-    path = model_dir / fast_path.FAST_MODEL_FILE
-    if classifier.backend == fast_path.ONNX_INT8 or not path.is_file():
+    if classifier.backend == ONNX_INT8 or not ModelDir(model_dir).has(OnnxInt8Runner.file):
         return None
     try:
-        runner = fast_path.OnnxInt8Runner(path, pad_id=classifier.pad_id)
+        runner = OnnxInt8Runner.open(model_dir, pad_id=classifier.pad_id)
     except Exception:  # an unusable int8 file has nothing to record
         return None
     # The twin reads sentences and scales logits exactly as the torch classifier does.
-    return StanceClassifier(None, classifier.tokenizer, path=model_dir, max_length=classifier.max_length,
-                            fast=runner, context=classifier.context, temperature=classifier.temperature)
+    return StanceClassifier(runner, classifier.tokenizer, path=model_dir, max_length=classifier.max_length,
+                            context=classifier.context, temperature=classifier.temperature)
 
 
 def record_probe(classifier, model_dir: str | Path) -> Path:
     """Record the probe outputs of ``classifier`` (and of the directory's int8 file, when a torch
     classifier is given) in ``model_dir/probe.json``; entries of other backends are kept."""
     model_dir = Path(model_dir)
-    path = model_dir / PROBE_FILE
+    directory = ModelDir(model_dir)
     record = {"sentences": list(PROBE_SENTENCES), "backends": {}}
-    if path.is_file():
+    if directory.has(PROBE_FILE):
         try:
-            old = json.loads(path.read_text(encoding="utf-8"))
+            old = directory.read_json(PROBE_FILE)
             if old.get("sentences") == record["sentences"]:
                 record["backends"] = dict(old.get("backends") or {})
         except (ValueError, AttributeError):
@@ -88,12 +83,11 @@ def record_probe(classifier, model_dir: str | Path) -> Path:
     record["backends"][classifier.backend] = _entry(classifier, model_dir)
     twin = _int8_twin(classifier, model_dir)
     if twin is not None:
-        record["backends"][fast_path.ONNX_INT8] = _entry(twin, model_dir)
-        twin.fast.close()
-    elif classifier.backend != fast_path.ONNX_INT8 and not (model_dir / fast_path.FAST_MODEL_FILE).is_file():
-        record["backends"].pop(fast_path.ONNX_INT8, None)  # never keep outputs of a file now gone
-    path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-    return path
+        record["backends"][ONNX_INT8] = _entry(twin, model_dir)
+        twin.close()
+    elif classifier.backend != ONNX_INT8 and not ModelDir(model_dir).has(OnnxInt8Runner.file):
+        record["backends"].pop(ONNX_INT8, None)  # never keep outputs of a file now gone
+    return directory.write_json(PROBE_FILE, record, indent=1)
 
 
 def verify_probe(classifier, model_dir: str | Path) -> str:
@@ -102,10 +96,9 @@ def verify_probe(classifier, model_dir: str | Path) -> str:
     Raises IntegrityError with a one-line message saying what does not match.
     """
     model_dir = Path(model_dir)
-    path = model_dir / PROBE_FILE
     remedy = "retrain it, or re-record with `stance export-fast --model DIR`"
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        record = ModelDir(model_dir).read_json(PROBE_FILE)
         entry = record["backends"][classifier.backend]
         expected = np.asarray(entry["probabilities"], dtype=np.float64)
         sentences = record["sentences"]
@@ -115,7 +108,7 @@ def verify_probe(classifier, model_dir: str | Path) -> str:
         raise IntegrityError(f"model {model_dir}: {PROBE_FILE} has no usable record for backend "
                              f"{classifier.backend} ({type(exc).__name__}: {exc}): {remedy}") from None
     served = served_file(classifier, model_dir)
-    digest = fast_path.file_digest(served)
+    digest = file_digest(served)
     if digest != entry.get("sha256"):
         raise IntegrityError(f"model {model_dir}: {served.name} is not the file whose outputs "
                              f"{PROBE_FILE} records (sha256 {digest[:12]}, recorded "

@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from stance.model_dir import WEIGHTS_FILE
+
 CHECKOUT = Path(__file__).resolve().parent.parent
 MODEL_ENV = "STANCE_MODEL_DIR"
 SEEDS_ENV = "STANCE_SEEDS_DIR"
-# The names stance/model.py uses, here without importing torch.
+# The name stance/model.py uses, here without importing torch.
 DEFAULT_MODEL = "minilm-stance"
-WEIGHTS_FILE = "model.safetensors"
 TRAIN_HINT = ("train it with `make model` in a checkout (4–12 min on CPU) or `stance train`, or "
               f"pass --model DIR or set ${MODEL_ENV}")
 

@@ -1,18 +1,13 @@
 """Loading a trained stance model and predicting label probabilities for sentences.
 
-A model directory holds ``config.json`` + ``model.safetensors`` (weights), the tokenizer files,
-``label_map.json``, ``metrics.json`` and, for the fast CPU path, ``model.int8.onnx`` (stance/fast.py).
-Only safetensors, JSON and ONNX are read from disk.
-
-Backends: ``torch`` (fp32 on CPU, bf16 autocast on CUDA, length-bucketed batches) and ``onnx-int8``
-(CPU only). ``auto`` picks int8 on CPU when the model's metrics.json shows it within 0.01 macro-F1 of
-fp32 on the validation splits, else torch; ``StanceClassifier.backend_reason`` says why.
+The model directory's files are stance/model_dir.py's; the logits come from one backend object
+(stance/backends): ``torch`` (fp32 on CPU, bf16 autocast on CUDA) or ``onnx-int8`` (CPU only).
+``auto`` picks int8 on CPU when the model's metrics.json shows it within 0.01 macro-F1 of fp32 on
+the validation splits, else torch; ``StanceClassifier.backend_reason`` says why.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,24 +17,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from stance import fast as fast_path
+from stance import backends
+from stance.backends import Backend, BackendError
+from stance.backends.batching import pad_batch  # noqa: F401  (re-exported: benchmarks and tests use it)
 from stance.context import check_mode
-from stance.fast import pad_batch
 from stance.labels import LABELS
+from stance.model_dir import (  # noqa: F401  (WEIGHTS_FILE, ModelError re-exported: callers import them from here)
+    VERSION_DIGITS,
+    WEIGHTS_FILE,
+    ModelDir,
+    ModelError,
+)
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = "minilm-stance"
-LABEL_MAP_FILE = "label_map.json"
-WEIGHTS_FILE = "model.safetensors"
-REQUIRED_FILES = ("config.json", WEIGHTS_FILE, LABEL_MAP_FILE, "tokenizer.json")
-# On a GPU small batches leave it idle; the batch_size callers pass is sized for CPU.
-CUDA_MIN_BATCH = 512
 # Texts tokenised per step; the next step is tokenised while the current one runs.
 TOKENIZE_CHUNK = 8192
-
-
-class ModelError(RuntimeError):
-    """A model directory is missing, incomplete or was trained for other labels."""
 
 
 @dataclass(frozen=True)
@@ -84,30 +77,7 @@ def default_model_dir() -> Path:
 
 def check_model_dir(path: Path) -> dict:
     """Validate a model directory and return its label map; raise ModelError saying what is wrong."""
-    path = Path(path)
-    if not path.is_dir():
-        raise ModelError(f"model directory {path} does not exist: train one with `stance train`")
-    missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
-    if missing:
-        raise ModelError(f"model directory {path} is incomplete: missing {', '.join(missing)}")
-    label_map = json.loads((path / LABEL_MAP_FILE).read_text(encoding="utf-8"))
-    if tuple(label_map.get("labels", ())) != LABELS:
-        raise ModelError(
-            f"model {path} was trained for labels {label_map.get('labels')}, "
-            f"but this version of stance uses {list(LABELS)}"
-        )
-    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-    id2label = {int(k): v for k, v in config.get("id2label", {}).items()}
-    if [id2label.get(i) for i in range(len(LABELS))] != list(LABELS):
-        raise ModelError(f"model {path}: config.json id2label {id2label} does not match the label map")
-    return label_map
-
-
-def _iter_length_buckets(lengths: Sequence[int], batch_size: int):
-    """Index batches of similar length, so padding per batch stays small."""
-    order = np.argsort(np.asarray(lengths), kind="stable")
-    for i in range(0, len(order), batch_size):
-        yield order[i:i + batch_size]
+    return ModelDir(path).check(LABELS)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -116,80 +86,66 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 class StanceClassifier:
-    """Sentence → probabilities over LABELS: torch (CPU/CUDA) or the int8 ONNX model (CPU)."""
+    """Sentence → probabilities over LABELS: tokenisation, context and temperature here, logits from
+    one backend (stance/backends), whichever it is."""
 
-    def __init__(self, model, tokenizer, *, path: Path | None = None, max_length: int = 128,
-                 device: torch.device | None = None, info: dict | None = None,
-                 fast: fast_path.OnnxInt8Runner | None = None, backend_reason: str = "requested",
+    def __init__(self, runtime: Backend, tokenizer, *, path: Path | None = None, max_length: int = 128,
+                 info: dict | None = None, backend_reason: str = "requested",
                  context: str = "none", temperature: float = 1.0):
-        if model is None and fast is None:
-            raise ValueError("a classifier needs a torch model or an int8 runner")
-        self.model = model  # None when only the int8 model was loaded
-        self.fast = fast
+        self.runtime = runtime
         self.tokenizer = tokenizer
         self.path = path
         self.max_length = max_length
-        self.device = torch.device("cpu") if fast is not None else device or torch.device("cpu")
         self.info = info or {}
-        self.backend = fast_path.ONNX_INT8 if fast is not None else fast_path.TORCH
         self.backend_reason = backend_reason
         # ``previous``: each sentence is read with the sentence before it as a second segment.
         self.context = check_mode(context)
         # Logits are divided by the temperature fitted on held-out articles (stance.calibration).
         self.temperature = float(temperature)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        if self.model is not None:
-            self.model.to(self.device).eval()
 
     @classmethod
     def load(cls, path: str | Path | None = None, device: str | None = "auto",
              backend: str | None = "auto", threads: int | None = None) -> StanceClassifier:
-        """Load a model directory; ``backend`` is ``auto`` (default), ``torch`` or ``onnx-int8``.
+        """Load a model directory; ``backend`` is ``auto`` (default) or a name in ``backends.REGISTRY``
+        (``torch``, ``onnx-int8``).
 
         ``threads``: CPU threads one prediction may use (the int8 runner's workers, torch's intra-op
         threads); default ``$STANCE_THREADS``, else the physical cores. An engine that runs several
         classifiers on one machine (a Ray actor per core) passes 1. torch's setting is per process.
         """
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoTokenizer
 
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
         quiet_transformers()
-        path = Path(path) if path else default_model_dir()
-        label_map = check_model_dir(path)
-        info = {}
-        # metrics.json (committed with the default model) and run.json (when, where, how long).
-        for name in ("metrics.json", "run.json"):
-            if (path / name).is_file():
-                info.update(json.loads((path / name).read_text(encoding="utf-8")))
-        # An explicit int8 request on an auto device means "the CPU", not "CUDA if present".
-        wants_int8 = backend == fast_path.ONNX_INT8 and device in (None, "auto")
-        torch_device = torch.device("cpu") if wants_int8 else resolve_device(device)
-        try:
-            chosen, reason = fast_path.choose_backend(backend, torch_device.type, path, info)
-        except (fast_path.FastModelError, ValueError) as exc:
-            raise ModelError(f"model {path}: {exc}") from exc
+        model_dir = ModelDir(path or default_model_dir())
+        path = model_dir.path
+        label_map = model_dir.check(LABELS)
+        info = model_dir.info()
+        # A CPU-only backend requested on an auto device means "the CPU", not "CUDA if present".
+        cpu_only = backend in backends.REGISTRY and backends.REGISTRY[backend].cpu_only
+        torch_device = torch.device("cpu") if cpu_only and device in (None, "auto") \
+            else resolve_device(device)
         tokenizer = AutoTokenizer.from_pretrained(str(path))
-        common = {"path": path, "max_length": label_map.get("max_length", 128), "info": info,
-                  "backend_reason": reason, "context": label_map.get("context", "none"),
-                  "temperature": label_map.get("temperature", 1.0)}
-        if chosen == fast_path.ONNX_INT8:
-            try:
-                runner = fast_path.OnnxInt8Runner(path / fast_path.FAST_MODEL_FILE, threads=threads,
-                                                  pad_id=tokenizer.pad_token_id or 0)
-            except Exception as exc:  # e.g. a file from an incompatible onnxruntime: fp32 still works
-                if backend == fast_path.ONNX_INT8:
-                    raise ModelError(f"model {path}: cannot load {fast_path.FAST_MODEL_FILE}: {exc}") from exc
-                common["backend_reason"] = f"{fast_path.FAST_MODEL_FILE} failed to load: {exc}"
-            else:
-                # The torch weights are not loaded at all: less memory, faster start.
-                return _versioned(cls(None, tokenizer, fast=runner, **common))
-        if threads is not None:
-            torch.set_num_threads(threads)
-        elif os.environ.get(fast_path.THREADS_ENV):
-            torch.set_num_threads(fast_path.cpu_threads())
-        model = AutoModelForSequenceClassification.from_pretrained(str(path), use_safetensors=True)
-        return _versioned(cls(model, tokenizer, device=torch_device, **common))
+        try:
+            runtime, reason = backends.open_backend(
+                backend, str(torch_device), path, info, threads=threads,
+                pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
+        except (BackendError, ValueError) as exc:
+            raise ModelError(f"model {path}: {exc}") from exc
+        return _versioned(cls(runtime, tokenizer, path=path, max_length=label_map.get("max_length", 128),
+                              info=info, backend_reason=reason, context=label_map.get("context", "none"),
+                              temperature=label_map.get("temperature", 1.0)))
+
+    @property
+    def backend(self) -> str:
+        """The backend's registry name, as ``/model``, metrics and batch rows report it."""
+        return self.runtime.name
+
+    @property
+    def device(self) -> torch.device:
+        return torch.device(self.runtime.device)
 
     @property
     def name(self) -> str:
@@ -197,23 +153,25 @@ class StanceClassifier:
 
     @property
     def served_file(self) -> Path | None:
-        """The weights file this classifier reads: ``model.int8.onnx`` or ``model.safetensors``."""
-        if self.path is None:
-            return None
-        int8 = self.backend == fast_path.ONNX_INT8
-        return self.path / (fast_path.FAST_MODEL_FILE if int8 else WEIGHTS_FILE)
+        """The file this classifier's backend reads (``model.int8.onnx``, ``model.safetensors``…)."""
+        return self.path / self.runtime.file if self.path is not None else None
 
     @cached_property
     def digest(self) -> str | None:
         """sha256 of :attr:`served_file` when loaded (None for a classifier built in memory)."""
-        served = self.served_file
-        return fast_path.file_digest(served) if served is not None and served.is_file() else None
+        if self.path is None or not ModelDir(self.path).has(self.runtime.file):
+            return None
+        return ModelDir(self.path).digest(self.runtime.file)
 
     @property
     def version(self) -> str | None:
         """The model's version: the first 12 hex digits of :attr:`digest`, as the service's ``/model``
         reports it and every batch row records it (two runs with one version used the same weights)."""
-        return self.digest[:12] if self.digest else None
+        return self.digest[:VERSION_DIGITS] if self.digest else None
+
+    def close(self) -> None:
+        """Stop the backend's workers (the int8 runner's thread pool); the classifier is then done."""
+        self.runtime.close()
 
     def token_ids(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> list[list[int]]:
         """Token ids as the model reads them: ``[CLS] sentence [SEP] context [SEP]`` for a context
@@ -243,34 +201,12 @@ class StanceClassifier:
                     pending = pool.submit(ids, following)
                 yield start, done
 
-    def _torch_logits(self, ids: list[list[int]], batch_size: int) -> np.ndarray:
-        cuda = self.device.type == "cuda"
-        size = max(batch_size, CUDA_MIN_BATCH) if cuda else batch_size
-        buckets = list(_iter_length_buckets([len(seq) for seq in ids], size))
-        outputs = []
-        for idx in buckets:
-            input_ids, attention_mask = pad_batch([ids[i] for i in idx], self.pad_id)
-            batch = {"input_ids": torch.from_numpy(input_ids),
-                     "attention_mask": torch.from_numpy(attention_mask)}
-            if cuda:
-                batch = {k: v.pin_memory().to(self.device, non_blocking=True) for k, v in batch.items()}
-                with torch.autocast("cuda", dtype=torch.bfloat16):
-                    outputs.append(self.model(**batch).logits.float())
-            else:
-                outputs.append(self.model(**batch).logits)
-        # One device-to-host copy per chunk instead of a synchronisation per batch.
-        stacked = torch.cat(outputs).float().cpu().numpy()
-        logits = np.empty_like(stacked)
-        logits[np.concatenate(buckets)] = stacked
-        return logits
-
-    @torch.inference_mode()
     def predict_logits(self, texts: Sequence[str], contexts: Sequence[str] | None = None,
                        batch_size: int = 64) -> np.ndarray:
         """Uncalibrated logits, shape ``(len(texts), len(LABELS))``, in input order.
 
-        Texts are tokenised once and sorted by token count; torch pads per batch of ``batch_size``
-        (at least ``CUDA_MIN_BATCH`` on a GPU), the int8 model runs length-sorted padded batches.
+        Texts are tokenised once; the backend batches them by length (torch per ``batch_size``, at
+        least ``CUDA_MIN_BATCH`` on a GPU; the int8 model in length-sorted padded chunks).
         ``contexts`` (one per text, "" for none) are read only by a context model.
         """
         texts = list(texts)
@@ -280,8 +216,7 @@ class StanceClassifier:
                 raise ValueError(f"{len(texts)} texts but {len(contexts)} contexts")
         out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
         for start, ids in self._chunks(texts, contexts) if texts else ():
-            logits = self.fast.logits(ids) if self.fast is not None else self._torch_logits(ids, batch_size)
-            out[start:start + len(ids)] = logits
+            out[start:start + len(ids)] = self.runtime.logits(ids, batch_size)
         return out
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 64,

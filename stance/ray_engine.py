@@ -31,7 +31,7 @@ LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 # Blocks per actor when the input has to be split: enough that a slow block does not leave the
 # others idle, few enough that per-block overhead stays small.
 BLOCKS_PER_ACTOR = 4
-# Sentences per actor call: a GPU wants large batches (stance.model.CUDA_MIN_BATCH and up).
+# Sentences per actor call: a GPU wants large batches (stance.backends.torch_fp32.CUDA_MIN_BATCH and up).
 CPU_SENTENCES_PER_CALL = 1024
 GPU_SENTENCES_PER_CALL = 16384
 

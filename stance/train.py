@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 import time
 from collections import Counter
@@ -29,11 +28,17 @@ from stance.config import TrainingConfig
 from stance.finetune import calibrate, fine_tune
 from stance.labels import LABELS
 from stance.metrics import evaluate, format_metrics
-from stance.model import DEFAULT_MODEL, LABEL_MAP_FILE, StanceClassifier, resolve_device
+from stance.model import DEFAULT_MODEL, StanceClassifier, resolve_device
+from stance.model_dir import (
+    COMPARISON_FILE,
+    LABEL_MAP_FILE,
+    METRICS_FILE,
+    RUN_FILE,
+    TRAINING_ARGS_FILE,
+    ModelDir,
+)
 
 log = logging.getLogger(__name__)
-# Where a run happened, when and how long it took: beside the model, never committed.
-RUN_FILE = "run.json"
 # Re-exported: `from stance.train import TrainingConfig, fine_tune` is the documented entry point.
 __all__ = ["TrainingConfig", "calibrate", "compare", "fine_tune", "train"]
 
@@ -100,21 +105,24 @@ def evaluate_classifier(classifier: StanceClassifier, rows: list[dict], bootstra
 
 def save_model(classifier: StanceClassifier, out_dir: Path, config: TrainingConfig,
                metrics: dict, splits: dict[str, list[dict]]) -> Path:
+    """Write ``models/<name>/`` at the end of training: every file but run.json (written once the
+    run's total time is known), through ModelDir."""
+    directory = ModelDir(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    classifier.model.save_pretrained(str(out_dir))  # safetensors
+    classifier.runtime.model.save_pretrained(str(out_dir))  # config.json + model.safetensors
     # The window the model was trained and is run with, so `transformers.pipeline` on this
     # directory truncates where stance does instead of at the base encoder's 512.
     classifier.tokenizer.model_max_length = config.max_length
     classifier.tokenizer.save_pretrained(str(out_dir))
-    (out_dir / LABEL_MAP_FILE).write_text(json.dumps(
-        {"labels": list(LABELS), "max_length": config.max_length, "context": classifier.context,
-         "temperature": classifier.temperature}, indent=2) + "\n")
-    (out_dir / "training_args.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    directory.write_json(LABEL_MAP_FILE, {"labels": list(LABELS), "max_length": config.max_length,
+                                          "context": classifier.context,
+                                          "temperature": classifier.temperature})
+    directory.write_json(TRAINING_ARGS_FILE, config.to_dict())
     # The int8 ONNX model for the fast CPU path, with its held-out macro-F1 and agreement with fp32.
-    from stance.export import export_for_training
+    from stance.exporting.quality import export_for_training
 
     metrics["fast"] = export_for_training(classifier, out_dir, splits)
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    directory.write_metrics(metrics)
     integrity.record_probe(classifier, out_dir)  # the outputs the service checks before it serves
     from stance.card import write_card
 
@@ -217,7 +225,7 @@ def train(config: TrainingConfig) -> dict:
     out_dir = Path(config.output_dir) / config.name
     save_model(classifier, out_dir, config, metrics, splits)
     run["total_seconds"] = round(time.perf_counter() - started, 1)
-    (out_dir / RUN_FILE).write_text(json.dumps(run, indent=2) + "\n")
+    ModelDir(out_dir).write_json(RUN_FILE, run)
     metrics["run"] = run
     log.info("wrote %s in %.0f s", out_dir, run["total_seconds"])
     if config.compare:
@@ -229,15 +237,15 @@ def train(config: TrainingConfig) -> dict:
 def compare_saved(config: TrainingConfig) -> dict:
     """The comparison report written beside the model in ``models/<name>/`` (``make report``)."""
     out_dir = Path(config.output_dir) / config.name
-    metrics = json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
+    metrics = ModelDir(out_dir).read_json(METRICS_FILE)
     return compare(config, dataset.build(Path(config.seeds_dir)),
                    on_progress=lambda report: _write_comparison(out_dir, metrics, report))
 
 
 def _write_comparison(out_dir: Path, metrics: dict, comparison: dict) -> None:
-    from stance.card import COMPARISON_FILE, write_card, write_comparison
+    from stance.card import write_card, write_comparison
 
-    (out_dir / COMPARISON_FILE).write_text(json.dumps(comparison, indent=2) + "\n")
+    ModelDir(out_dir).write_json(COMPARISON_FILE, comparison)
     write_comparison(out_dir, comparison)
     write_card(out_dir, metrics)
 

@@ -4,8 +4,8 @@ import shutil
 import numpy as np
 import pytest
 
-from stance import fast as fast_path
 from stance.integrity import PROBE_FILE, IntegrityError, record_probe, verify_probe
+from stance.model_dir import file_digest
 
 
 @pytest.fixture()
@@ -28,7 +28,7 @@ def test_training_records_probe_outputs_for_both_backends(tiny_model_dir):
     for backend in record["backends"]:
         classifier = _load(tiny_model_dir, backend)
         assert verify_probe(classifier, tiny_model_dir) == \
-            fast_path.file_digest(tiny_model_dir / record["backends"][backend]["file"])
+            file_digest(tiny_model_dir / record["backends"][backend]["file"])
 
 
 @pytest.mark.integration

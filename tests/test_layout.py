@@ -1,9 +1,12 @@
-"""The package's shape: no two modules import each other, every module imports, and the service
-package holds the service only."""
+"""The package's shape: no two modules import each other, every module imports, serving never
+imports the export code, and the service package holds the service only."""
 
 import ast
 import importlib
+import json
 import pkgutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,8 +14,14 @@ import pytest
 import service
 import stance
 
-MODULES = sorted(f"stance.{m.name}" for m in pkgutil.iter_modules(stance.__path__)
-                 if m.name != "__main__")  # runs the CLI when imported
+MODULES = sorted(m.name for m in pkgutil.walk_packages(stance.__path__, "stance.")
+                 if m.name != "stance.__main__")  # runs the CLI when imported
+ROOT = Path(stance.__path__[0]).parent
+
+
+def _source(name: str) -> Path:
+    path = ROOT / name.replace(".", "/")
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
 
 
 def _imports(path: Path) -> set[str]:
@@ -29,8 +38,7 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_no_import_cycles_in_the_library():
-    graph = {name: _imports(Path(stance.__path__[0]) / f"{name.split('.')[1]}.py") - {name}
-             for name in MODULES}
+    graph = {name: _imports(_source(name)) - {name} for name in MODULES}
     state: dict[str, str] = {}
 
     def visit(name, path):
@@ -50,6 +58,21 @@ def test_no_import_cycles_in_the_library():
 @pytest.mark.parametrize("name", MODULES)
 def test_every_module_imports(name):
     importlib.import_module(name)
+
+
+def test_the_walk_covers_the_subpackages():
+    assert {"stance.backends", "stance.backends.onnx_int8", "stance.exporting.quality"} <= set(MODULES)
+
+
+def test_serving_never_imports_the_export_code():
+    serving = ["stance.model", "stance.backends", "stance.integrity",
+               *sorted(f"service.{m.name}" for m in pkgutil.iter_modules(service.__path__))]
+    code = (f"import importlib, json, sys\nfor name in {serving!r}: importlib.import_module(name)\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('stance.'))))")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                                       text=True, cwd=ROOT).stdout)
+    assert "stance.backends.onnx_int8" in loaded
+    assert not [name for name in loaded if name.startswith("stance.exporting")]
 
 
 def test_the_service_package_ships_no_test_harness():

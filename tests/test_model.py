@@ -1,17 +1,27 @@
+import json
+
+import numpy as np
 import pytest
 from transformers import AutoTokenizer
 
-from stance.model import StanceClassifier, base_encoder_path
+from stance.model import StanceClassifier, base_encoder_path, default_model_dir
+from stance.model_dir import WEIGHTS_FILE
+from tests.conftest import ROOT
+
+# Logits of the committed default model computed before the backends moved to stance/backends.
+BEFORE = ROOT / "tests" / "fixtures" / "default_model" / "logits.json"
 
 
 class _Idle:
-    """Stands in for the torch model: these tests only tokenise."""
+    """Stands in for a backend: these tests only tokenise."""
 
-    def to(self, device):
-        return self
+    name, file, cpu_only, device = "idle", "none", False, "cpu"
 
-    def eval(self):
-        return self
+    def logits(self, sequences, batch_size=64):
+        raise AssertionError("not run")
+
+    def close(self):
+        pass
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +58,19 @@ def test_the_context_is_cut_before_a_long_sentence_is(tokenizer):
 def test_an_unknown_context_mode_is_refused(tokenizer):
     with pytest.raises(ValueError, match="context mode"):
         StanceClassifier(_Idle(), tokenizer, context="paragraph")
+
+
+@pytest.mark.skipif(not (default_model_dir() / WEIGHTS_FILE).exists(), reason="no trained model")
+@pytest.mark.parametrize("backend", ["torch", "onnx-int8"])
+def test_each_backend_gives_the_logits_it_gave_before_the_refactor(backend):
+    before = json.loads(BEFORE.read_text(encoding="utf-8"))
+    classifier = StanceClassifier.load(device="cpu", backend=backend)
+    expected = before["backends"][backend]
+    if classifier.version != expected["version"]:
+        pytest.skip(f"the default model was retrained ({classifier.version}); the fixture names "
+                    f"{expected['version']}")
+    assert classifier.backend == backend
+    logits = classifier.predict_logits(before["sentences"], before["contexts"])
+    np.testing.assert_allclose(logits, np.asarray(expected["logits"]), atol=2e-6)
+    assert [int(i) for i in logits.argmax(axis=1)] == list(np.asarray(expected["logits"]).argmax(axis=1))
+    classifier.close()

@@ -690,9 +690,9 @@ def _permute_int8_logits(model_dir):
     import onnx
     from onnx import helper, numpy_helper
 
-    from stance.fast import FAST_MODEL_FILE, file_digest
+    from stance.model_dir import INT8_FILE, file_digest
 
-    path = model_dir / FAST_MODEL_FILE
+    path = model_dir / INT8_FILE
     model = onnx.load(str(path))
     last = next(n for n in model.graph.node if "logits" in n.output)
     last.output[list(last.output).index("logits")] = "logits_in_order"

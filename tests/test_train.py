@@ -134,7 +134,7 @@ def test_frozen_embeddings_stay_pretrained_while_the_encoder_trains():
                             freeze_embeddings=True)
     rows = [{"text": t, "label": label}
             for t, label in zip(texts, ["pro-membership", "opposing", "conceding", "neutral"], strict=True)]
-    tuned = fine_tune(config, rows).model
+    tuned = fine_tune(config, rows).runtime.model
     base = AutoModel.from_pretrained(base_encoder_path())
     assert torch.equal(tuned.get_input_embeddings().weight, base.get_input_embeddings().weight)
     first_layer = "encoder.layer.0.attention.self.query.weight"
@@ -153,7 +153,7 @@ def test_frozen_lower_layers_stay_pretrained_while_the_upper_ones_train():
     config = TrainingConfig(epochs=1, batch_size=4, learning_rate=1e-3, device="cpu", freeze_layers=2)
     rows = [{"text": t, "label": label}
             for t, label in zip(texts, ["pro-membership", "opposing", "conceding", "neutral"], strict=True)]
-    tuned = fine_tune(config, rows).model.base_model.state_dict()
+    tuned = fine_tune(config, rows).runtime.model.base_model.state_dict()
     base = AutoModel.from_pretrained(base_encoder_path()).state_dict()
     weight = "encoder.layer.{}.attention.self.query.weight"
     assert torch.equal(tuned[weight.format(0)], base[weight.format(0)])

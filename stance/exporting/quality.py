@@ -1,35 +1,30 @@
-"""Writing the int8 fast path for a trained model and checking it against fp32 (training time).
+"""The int8 model checked against fp32 on held-out sentences (training time, ``stance export-fast``).
 
-Kept apart from stance/fast.py, which loads and runs the int8 model, so that serving code never
-imports training-side code and the two modules do not import each other.
+The record goes to ``metrics.json["fast"]``; serving's ``auto`` reads it (stance/backends/onnx_int8.py).
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from stance.fast import (
-    CALIBRATION_SENTENCES,
-    FAST_MODEL_FILE,
-    MAX_MACRO_F1_DROP,
-    ONNX_INT8,
-    QUANTISATION,
-    TORCH,
-    OnnxInt8Runner,
-    build_fast_model,
-    file_digest,
-)
+from stance.backends import ONNX_INT8, TORCH, OnnxInt8Runner, TorchFp32Runner
+from stance.backends.onnx_int8 import MAX_MACRO_F1_DROP
+from stance.exporting.quantise import CALIBRATION_SENTENCES, QUANTISATION, build_fast_model
 from stance.labels import LABELS
 from stance.metrics import evaluate
 from stance.model import StanceClassifier
+from stance.model_dir import INT8_FILE, ModelDir, file_digest
 
 log = logging.getLogger(__name__)
+# The int8 model must match fp32 on held-out sentences chosen for selection, never on test ones.
+CHECK_SPLITS = ("validation", "article_validation")
+# Training articles first: their contexts are what scoring articles looks like.
+CALIBRATION_SPLITS = ("article_train", "train")
 
 
 def quality_record(gold: Sequence[str], fp32: np.ndarray, int8: np.ndarray) -> dict:
@@ -48,7 +43,7 @@ def quality_record(gold: Sequence[str], fp32: np.ndarray, int8: np.ndarray) -> d
 
 def export_checked(classifier, out_dir: Path, rows: Sequence[dict],
                    calibration_rows: Sequence[dict] = (), split: str = "validation") -> dict:
-    """Build the int8 model for a trained classifier and compare it with fp32 on labelled ``rows``.
+    """Build the int8 model for a trained (torch) classifier and compare it with fp32 on ``rows``.
 
     ``calibration_rows`` (training sentences, never the checked ones) fix the activation scales.
     Returns the ``metrics.json["fast"]`` record; ``default_on_cpu`` says whether ``auto`` will use it.
@@ -56,48 +51,44 @@ def export_checked(classifier, out_dir: Path, rows: Sequence[dict],
     import torch
 
     out_dir = Path(out_dir)
-    model = classifier.model
+    model = classifier.runtime.model
     if next(model.parameters()).device.type != "cpu":
         model = copy.deepcopy(model).to("cpu", torch.float32)
     # The reference is fp32 on CPU even when training ran in bf16 on a GPU.
     same = {"max_length": classifier.max_length, "context": classifier.context,
             "temperature": classifier.temperature}
-    reference = StanceClassifier(model, classifier.tokenizer, device=torch.device("cpu"), **same)
+    reference = StanceClassifier(TorchFp32Runner(model, "cpu", classifier.pad_id), classifier.tokenizer,
+                                 **same)
     calibration = []
     if calibration_rows:
         chosen = list(calibration_rows[:CALIBRATION_SENTENCES])
         calibration = reference.token_ids([r["text"] for r in chosen], [r.get("context", "") for r in chosen])
     target = build_fast_model(model, out_dir, calibration)
-    fast = StanceClassifier(None, classifier.tokenizer, fast=OnnxInt8Runner(target, pad_id=classifier.pad_id),
-                            **same)
-    record = {"backend": ONNX_INT8, "file": FAST_MODEL_FILE, "sha256": file_digest(target),
+    fast = StanceClassifier(OnnxInt8Runner(target, pad_id=classifier.pad_id), classifier.tokenizer, **same)
+    record = {"backend": ONNX_INT8, "file": INT8_FILE, "sha256": file_digest(target),
               "bytes": target.stat().st_size, "quantisation": QUANTISATION, "split": split,
-              "calibration_sentences": len(calibration), "batched": fast.fast.batched}
+              "calibration_sentences": len(calibration), "batched": fast.runtime.batched}
     if rows:
         texts, gold = [r["text"] for r in rows], [r["label"] for r in rows]
         contexts = [r.get("context", "") for r in rows]
         record.update(quality_record(gold, reference.predict_proba(texts, contexts=contexts),
                                      fast.predict_proba(texts, contexts=contexts)))
-    fast.fast.close()
+    fast.close()
     record["default_on_cpu"] = record.get("macro_f1_drop", float("inf")) <= MAX_MACRO_F1_DROP
     return record
 
 
-# The int8 model must match fp32 on held-out sentences chosen for selection, never on test ones.
-CHECK_SPLITS = ("validation", "article_validation")
-
-
 def export_for_training(classifier, out_dir: Path, splits: dict[str, list[dict]]) -> dict:
-    """``export_checked`` on the validation splits, calibrated on training sentences; never raises."""
-    (Path(out_dir) / FAST_MODEL_FILE).unlink(missing_ok=True)  # never keep one for older weights
+    """``export_checked`` on the splits training already built: checked on the validation splits,
+    calibrated on training sentences. Never raises: a failure only means "no fast path"."""
+    (Path(out_dir) / INT8_FILE).unlink(missing_ok=True)  # never keep one for older weights
     try:
         rows = [r for name in CHECK_SPLITS for r in splits.get(name, ())]
-        # Training articles first: their contexts are what scoring articles looks like.
-        calibration = [r for name in ("article_train", "train") for r in splits.get(name, ())]
+        calibration = [r for name in CALIBRATION_SPLITS for r in splits.get(name, ())]
         record = export_checked(classifier, out_dir, rows, calibration, split="+".join(CHECK_SPLITS))
     except Exception as exc:  # any failure only means "no fast path": fp32 still serves
         log.warning("no int8 model for %s: %s", out_dir, exc)
-        (Path(out_dir) / FAST_MODEL_FILE).unlink(missing_ok=True)
+        (Path(out_dir) / INT8_FILE).unlink(missing_ok=True)
         return {"backend": ONNX_INT8, "error": str(exc), "default_on_cpu": False}
     log.info("int8 model: held-out macro-F1 %.3f vs fp32 %.3f, agreement %.3f",
              record.get("int8_macro_f1", float("nan")), record.get("fp32_macro_f1", float("nan")),
@@ -106,17 +97,18 @@ def export_for_training(classifier, out_dir: Path, splits: dict[str, list[dict]]
 
 
 def add_to_model_dir(model_dir: Path, seeds_dir: Path) -> dict:
-    """Build and check the int8 model for an existing model directory; update its metrics.json."""
+    """Build and check the int8 model for an existing model directory; update its metrics.json.
+
+    The splits are rebuilt from ``seeds_dir`` here: unlike training, nothing has built them."""
     from stance import dataset
     from stance.card import write_card
 
-    model_dir = Path(model_dir)
-    classifier = StanceClassifier.load(model_dir, device="cpu", backend=TORCH)
-    record = export_for_training(classifier, model_dir, dataset.build(Path(seeds_dir)))
-    metrics_path = model_dir / "metrics.json"
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
+    directory = ModelDir(model_dir)
+    classifier = StanceClassifier.load(directory.path, device="cpu", backend=TORCH)
+    record = export_for_training(classifier, directory.path, dataset.build(Path(seeds_dir)))
+    metrics = directory.metrics()
     metrics["fast"] = record
-    metrics_path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    directory.write_metrics(metrics)
     if {"data", "config"} <= metrics.keys():  # a card from `stance train`: keep its fast-path line true
-        write_card(model_dir, metrics)
+        write_card(directory.path, metrics)
     return record
