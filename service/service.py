@@ -89,7 +89,7 @@ from service.validation import (
     timeline_query,
     track_request,
 )
-from stance import fast as fast_path
+from stance.backends.batching import THREADS_ENV, cpu_threads
 from stance.deadline import DeadlineExceeded
 from stance.incremental import score_ids
 from stance.integrity import served_file
@@ -100,9 +100,9 @@ from stance.store import timeline
 from stance.tracking import track
 
 MODEL_DIR_ENV = "STANCE_MODEL_DIR"
-if WORKERS > 1 and not os.environ.get(fast_path.THREADS_ENV):
+if WORKERS > 1 and not os.environ.get(THREADS_ENV):
     # Each worker runs a model of its own: share the cores out instead of oversubscribing them.
-    os.environ[fast_path.THREADS_ENV] = str(max(1, fast_path.cpu_threads() // WORKERS))
+    os.environ[THREADS_ENV] = str(max(1, cpu_threads() // WORKERS))
 # Sentences per forward pass inside one model call (the classifier buckets them by length).
 PREDICT_BATCH = 64
 
@@ -136,7 +136,7 @@ def describe_model(classifier: StanceClassifier, version: str) -> dict:
         "stance_version": stance.__version__,
         # This server's processes (each with its own model) and each one's inference threads.
         "workers": WORKERS,
-        "threads": fast_path.cpu_threads(),
+        "threads": cpu_threads(),
         "limits": {
             "max_texts_per_request": MAX_TEXTS_PER_REQUEST,
             "max_text_chars": MAX_TEXT_CHARS,

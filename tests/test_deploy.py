@@ -150,12 +150,13 @@ def test_replicas_scale_out_and_one_server_holds_the_store(kubernetes):
 
 def test_cpu_requests_are_workers_times_threads_and_every_variable_is_read(kubernetes):
     from service import corpus, limits
-    from stance import fast, store
+    from stance import store
+    from stance.backends import batching
 
-    read = {limits.WORKERS_ENV, fast.THREADS_ENV, corpus.STORE_ENV, store.DB_ENV}
+    read = {limits.WORKERS_ENV, batching.THREADS_ENV, corpus.STORE_ENV, store.DB_ENV}
     for name in ("stance/Deployment", "stance-store/StatefulSet"):
         container = _container(kubernetes[name])
         env = _env(container)
         assert set(env) <= read, f"{name} sets variables the service never reads: {set(env) - read}"
-        cores = int(env[limits.WORKERS_ENV]) * int(env[fast.THREADS_ENV])
+        cores = int(env[limits.WORKERS_ENV]) * int(env[batching.THREADS_ENV])
         assert float(container["resources"]["requests"]["cpu"]) == cores, name

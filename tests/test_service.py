@@ -869,15 +869,15 @@ def test_serve_refuses_several_workers_with_a_store(tiny_model_dir, tmp_path, ca
 @pytest.mark.integration
 def test_two_workers_share_the_cores_answer_alike_and_serve_no_store(tiny_model_dir, tmp_path,
                                                                      local_classifier):
-    from stance import fast
+    from stance.backends import batching
 
     env = {"STANCE_WORKERS": "2"}
-    env.pop(fast.THREADS_ENV, None)
+    env.pop(batching.THREADS_ENV, None)
     server = ServiceProcess(tiny_model_dir, tmp_path, extra_env=env)
     for _ in _wrapped(server):
         info = httpx.get(f"{server.url}/model", timeout=10).json()
         assert info["workers"] == 2
-        assert info["threads"] == max(1, fast.cpu_threads() // 2)
+        assert info["threads"] == max(1, batching.cpu_threads() // 2)
         texts = ["Peskov said Ukraine must never join NATO.", "Kyiv's future lies in NATO, he said."]
         expected = local_classifier.predict(texts)
         # Enough requests that both workers answer some: every answer is the in-process one.
