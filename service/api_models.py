@@ -19,9 +19,10 @@ from service.limits import (
     MAX_TRACK_ARTICLES,
     MAX_URL_CHARS,
 )
+from stance.labels import LABELS
 from stance.tracking import PERIODS
 
-Label = Literal["pro-membership", "conceding", "opposing", "neutral"]
+Label = Literal[LABELS]  # type: ignore[valid-type]
 Period = Literal[PERIODS]  # type: ignore[valid-type]
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 Texts = Annotated[list[Text], Field(max_length=MAX_TEXTS_PER_REQUEST)]
@@ -155,6 +156,8 @@ class ModelDescription(BaseModel):
     version: str = Field(description="digest of the served weights file (served_file)")
     served_file: str
     labels: list[Label]
+    target: str = Field(description="what the labels are a stance toward")
+    colours: dict[Label, str] = Field(description="the colour charts draw each label in")
     trained_at: str | None
     approach: str | None
     base_model: str | None

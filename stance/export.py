@@ -25,7 +25,7 @@ from stance.fast import (
     build_fast_model,
     file_digest,
 )
-from stance.labels import LABELS
+from stance.labels import labels_of
 from stance.metrics import evaluate
 from stance.model import StanceClassifier
 
@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 
 def quality_record(gold: Sequence[str], fp32: np.ndarray, int8: np.ndarray) -> dict:
     """How the int8 model compares with fp32 on the same labelled sentences."""
-    fp32_f1 = evaluate(list(gold), [LABELS[i] for i in fp32.argmax(axis=1)], bootstrap=0)["macro_f1"]
-    int8_f1 = evaluate(list(gold), [LABELS[i] for i in int8.argmax(axis=1)], bootstrap=0)["macro_f1"]
+    fp32_f1 = evaluate(list(gold), labels_of(fp32), bootstrap=0)["macro_f1"]
+    int8_f1 = evaluate(list(gold), labels_of(int8), bootstrap=0)["macro_f1"]
     return {
         "n": len(gold),
         "fp32_macro_f1": fp32_f1,

@@ -25,11 +25,10 @@ import torch
 from stance import fast as fast_path
 from stance.context import check_mode
 from stance.fast import pad_batch
-from stance.labels import LABELS
+from stance.labels import DEFAULT_SCHEMA, LABEL_MAP_FILE, LABELS, LabelSchema, read_schema
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = "minilm-stance"
-LABEL_MAP_FILE = "label_map.json"
 WEIGHTS_FILE = "model.safetensors"
 REQUIRED_FILES = ("config.json", WEIGHTS_FILE, LABEL_MAP_FILE, "tokenizer.json")
 # On a GPU small batches leave it idle; the batch_size callers pass is sized for CPU.
@@ -96,6 +95,10 @@ def check_model_dir(path: Path) -> dict:
             f"model {path} was trained for labels {label_map.get('labels')}, "
             f"but this version of stance uses {list(LABELS)}"
         )
+    try:
+        LabelSchema.from_label_map(label_map)
+    except ValueError as exc:
+        raise ModelError(f"model {path}: {LABEL_MAP_FILE}: {exc}") from None
     config = json.loads((path / "config.json").read_text(encoding="utf-8"))
     id2label = {int(k): v for k, v in config.get("id2label", {}).items()}
     if [id2label.get(i) for i in range(len(LABELS))] != list(LABELS):
@@ -190,6 +193,11 @@ class StanceClassifier:
             torch.set_num_threads(fast_path.cpu_threads())
         model = AutoModelForSequenceClassification.from_pretrained(str(path), use_safetensors=True)
         return _versioned(cls(model, tokenizer, device=torch_device, **common))
+
+    @cached_property
+    def schema(self) -> LabelSchema:
+        """The model's labels and target, from its label map (the default schema in memory)."""
+        return read_schema(self.path) if self.path else DEFAULT_SCHEMA
 
     @property
     def name(self) -> str:

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 
 from stance.actors import ActorAttributor
 from stance.articles import Article, Skipped, article_from_record
-from stance.labels import ACTORS, LABELS, NEUTRAL, STANCES, column, dominant_of
+from stance.labels import ACTORS, DEFAULT_SCHEMA, LABELS, NEUTRAL, STANCES, LabelSchema, column, dominant_of
 from stance.periods import (  # noqa: F401 (re-exported: the CLI and callers import them from here)
     ALL,
     PERIODS,
@@ -90,6 +90,8 @@ class Tracking:
     uncertain: list[TrackedSentence] = field(default_factory=list)
     articles: list[dict] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    # The scoring model's labels, colours and target, for the pictures and the page.
+    schema: LabelSchema = field(default_factory=lambda: DEFAULT_SCHEMA)
 
     @property
     def undated(self) -> list[str]:
@@ -188,7 +190,7 @@ def track(classifier, items: Iterable[Article | Skipped], by: str = "month",
     """
     period_of(None, by)  # reject an unknown period before scoring anything
     attributor = attributor or ActorAttributor()
-    tracking = Tracking(by)
+    tracking = Tracking(by, schema=getattr(classifier, "schema", DEFAULT_SCHEMA))
     for result in score_articles(classifier, items, progress=progress, min_confidence=min_confidence,
                                  labels=labels):
         if not result.ok:

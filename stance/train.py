@@ -27,8 +27,8 @@ from stance.approaches import (
 )
 from stance.config import TrainingConfig
 from stance.finetune import calibrate, fine_tune
-from stance.labels import LABELS
-from stance.metrics import evaluate, format_metrics
+from stance.labels import DEFAULT_SCHEMA, labels_of
+from stance.metrics import evaluate, f1avg_key, format_metrics
 from stance.model import DEFAULT_MODEL, LABEL_MAP_FILE, StanceClassifier, resolve_device
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def article_dominant_accuracy(rows: list[dict], predicted: list[str], confidence
 
 def evaluate_probabilities(rows: list[dict], probabilities: np.ndarray, bootstrap: int) -> dict:
     """Sentence metrics with calibration, plus article-level dominant stance for article rows."""
-    predicted = [LABELS[i] for i in probabilities.argmax(axis=1)]
+    predicted = labels_of(probabilities)
     metrics = evaluate([r["label"] for r in rows], predicted, bootstrap=bootstrap,
                        probabilities=probabilities)
     if rows and rows[0]["source"] in ("article", "seed", "user"):
@@ -107,7 +107,7 @@ def save_model(classifier: StanceClassifier, out_dir: Path, config: TrainingConf
     classifier.tokenizer.model_max_length = config.max_length
     classifier.tokenizer.save_pretrained(str(out_dir))
     (out_dir / LABEL_MAP_FILE).write_text(json.dumps(
-        {"labels": list(LABELS), "max_length": config.max_length, "context": classifier.context,
+        {**DEFAULT_SCHEMA.to_label_map(), "max_length": config.max_length, "context": classifier.context,
          "temperature": classifier.temperature}, indent=2) + "\n")
     (out_dir / "training_args.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
     # The int8 ONNX model for the fast CPU path, with its held-out macro-F1 and agreement with fp32.
@@ -314,7 +314,7 @@ def compare(config: TrainingConfig, splits: dict[str, list[dict]], on_progress=N
 
 
 def summary_line(name: str, metrics: dict) -> str:
-    return (f"{name}: macro-F1 {metrics['macro_f1']:.3f}, F1avg {metrics['f1avg_pro_opposing']:.3f}, "
+    return (f"{name}: macro-F1 {metrics['macro_f1']:.3f}, F1avg {metrics[f1avg_key(metrics)]:.3f}, "
             f"min class F1 {min(v['f1'] for v in metrics['per_class'].values()):.3f}"
             + (f", ECE {metrics['ece']:.3f}" if "ece" in metrics else ""))
 
