@@ -177,7 +177,7 @@ def render_html(tracking: Tracking | Page, by_actor: bool | str = True, events: 
             continue
         lines = "".join(
             f'<tr><td class="label-{e["label"]}">{e["label"]}</td><td>{e["confidence"]:.2f}</td>'
-            f'<td>{html.escape(str(e["surface"] or ""))}</td><td>{html.escape(e["article_id"])}</td>'
+            f'<td>{html.escape(str(e["actor_surface"] or ""))}</td><td>{html.escape(e["article_id"])}</td>'
             f'<td>{html.escape(e["text"])}</td></tr>' for e in items)
         sections.append(f'<h3 id="{_anchor(period, actor)}">{html.escape(period)} · {html.escape(actor)}</h3>'
                         "<table><thead><tr><th>label</th><th>confidence</th><th>holder</th>"
