@@ -146,6 +146,11 @@ def read_schema(model_dir: str | Path) -> LabelSchema:
     return LabelSchema.from_label_map(json.loads(path.read_text(encoding="utf-8")))
 
 
+def schema_of(classifier) -> LabelSchema:
+    """A classifier's schema; the default for one without (test doubles, other predictors)."""
+    return getattr(classifier, "schema", DEFAULT_SCHEMA)
+
+
 def label_of(probabilities: Sequence[float]) -> str:
     """The default schema's :meth:`LabelSchema.label_of`: for code without a model at hand."""
     return DEFAULT_SCHEMA.label_of(probabilities)

@@ -36,7 +36,17 @@ from dataclasses import dataclass, field
 
 from stance.actors import ActorAttributor
 from stance.articles import Article, Skipped, article_from_record
-from stance.labels import ACTORS, DEFAULT_SCHEMA, LABELS, NEUTRAL, STANCES, LabelSchema, column, dominant_of
+from stance.labels import (
+    ACTORS,
+    DEFAULT_SCHEMA,
+    LABELS,
+    NEUTRAL,
+    STANCES,
+    LabelSchema,
+    column,
+    dominant_of,
+    schema_of,
+)
 from stance.periods import (  # noqa: F401 (re-exported: the CLI and callers import them from here)
     ALL,
     PERIODS,
@@ -205,7 +215,7 @@ def track(classifier, items: Iterable[Article | Skipped], by: str = "month",
     """
     period_of(None, by)  # reject an unknown period before scoring anything
     attributor = attributor or ActorAttributor()
-    tracking = Tracking(by, schema=getattr(classifier, "schema", DEFAULT_SCHEMA))
+    tracking = Tracking(by, schema=schema_of(classifier))
     for result in score_articles(classifier, items, progress=progress, min_confidence=min_confidence,
                                  labels=labels):
         if not result.ok:
