@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from service.limits import (
     MAX_ARTICLE_CHARS,
@@ -19,9 +19,11 @@ from service.limits import (
     MAX_TRACK_ARTICLES,
     MAX_URL_CHARS,
 )
+from stance.labels import LABELS
+from stance.sentence_rows import PROBABILITY_COLUMNS
 from stance.tracking import PERIODS
 
-Label = Literal["pro-membership", "conceding", "opposing", "neutral"]
+Label = Literal[LABELS]  # type: ignore[valid-type]
 Period = Literal[PERIODS]  # type: ignore[valid-type]
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 Texts = Annotated[list[Text], Field(max_length=MAX_TEXTS_PER_REQUEST)]
@@ -40,6 +42,14 @@ ArticleUrl = Annotated[str, Field(max_length=MAX_URL_CHARS)] | None
 Published = Annotated[str, Field(json_schema_extra={"format": "date"})] | None
 
 
+Probability = Annotated[float, Field(ge=0, le=1)]
+# One p_<label> per label (stance.sentence_rows), declared so the spec names every column; a
+# stored sentence that its model version has not scored has them null.
+_Probabilities = create_model("_Probabilities", **{name: (Probability, ...) for name in PROBABILITY_COLUMNS})
+_StoredProbabilities = create_model("_StoredProbabilities",
+                                    **{name: (Probability | None, ...) for name in PROBABILITY_COLUMNS})
+
+
 class Classification(BaseModel):
     label: Label
     confidence: float = Field(ge=0, le=1)
@@ -56,8 +66,10 @@ class ArticleIn(BaseModel):
     source: str | None = None
 
 
-class SentenceRow(BaseModel):
-    model_config = ConfigDict(extra="allow")  # p_<label> for every label, and later additions
+class SentenceRow(_Probabilities):
+    """A `stance score` row (stance.sentence_rows.SCORE_COLUMNS)."""
+
+    model_config = ConfigDict(extra="allow")  # later additions, label_source with reviewed labels
 
     article_id: str
     sentence_index: int
@@ -95,8 +107,8 @@ class TrackRow(BaseModel):
     net_stance: float | None
 
 
-class StoredSentence(BaseModel):
-    model_config = ConfigDict(extra="allow")  # p_<label> for every label
+class StoredSentence(_StoredProbabilities):
+    model_config = ConfigDict(extra="allow")
 
     sentence_index: int
     start: int
@@ -155,6 +167,8 @@ class ModelDescription(BaseModel):
     version: str = Field(description="digest of the served weights file (served_file)")
     served_file: str
     labels: list[Label]
+    target: str = Field(description="what the labels are a stance toward")
+    colours: dict[Label, str] = Field(description="the colour charts draw each label in")
     trained_at: str | None
     approach: str | None
     base_model: str | None

@@ -25,11 +25,17 @@ from service.api_models import (
     StoredArticle,
     TrackRow,
 )
-from stance.labels import ACTORS
+from stance.labels import ACTORS, DEFAULT_SCHEMA, LabelSchema
 from stance.tracking import DETAIL, PERIODS
 
-DESCRIPTION = ("Stance of news sentences toward Ukraine joining NATO: pro-membership, conceding, "
-               "opposing or neutral. Limits are in each request schema; over a limit is 413.")
+
+def description(schema: LabelSchema = DEFAULT_SCHEMA) -> str:
+    """The spec's summary: the served model's target and labels."""
+    return (f"Stance of news sentences toward {schema.target}: {', '.join(schema.labels[:-1])} or "
+            f"{schema.labels[-1]}. Limits are in each request schema; over a limit is 413.")
+
+
+DESCRIPTION = description()
 # Statuses every guarded POST can answer besides 200, and what they mean here.
 _POST_ERRORS = {
     400: "Body is not valid UTF-8 or JSON, or the Host header is not allowed",
@@ -123,12 +129,13 @@ def _schemas(model) -> dict:
     return {model.__name__: schema, **definitions}
 
 
-def build_spec(base: dict, token_required: bool) -> dict:
+def build_spec(base: dict, token_required: bool, schema: LabelSchema = DEFAULT_SCHEMA) -> dict:
     # Through JSON: BentoML's dict holds status codes as integers.
     spec = json.loads(json.dumps(base))
     # The schemas are pydantic's JSON Schema (nullable fields are anyOf [..., null]): OpenAPI 3.1's.
     spec["openapi"] = "3.1.0"
-    spec["info"] = {"title": "stance", "version": stance.__version__, "description": DESCRIPTION}
+    spec["info"] = {"title": "stance", "version": stance.__version__,
+                    "description": description(schema)}
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     for model in (ErrorBody, ModelDescription, Classification, ArticleScore, TrackRow, StoredArticle,
@@ -184,9 +191,11 @@ def build_spec(base: dict, token_required: bool) -> dict:
 class DocsMiddleware:
     """Serves the corrected spec at /docs.json and a docs page without third-party scripts at /."""
 
-    def __init__(self, app, base_spec: Callable[[], dict], token_required: bool):
+    def __init__(self, app, base_spec: Callable[[], dict], token_required: bool,
+                 schema: Callable[[], LabelSchema] = lambda: DEFAULT_SCHEMA):
         self.app = app
         self.base_spec = base_spec
+        self.schema = schema  # the served model's, read when the spec is first asked for
         self.token_required = token_required
         self._spec: dict | None = None
 
@@ -196,7 +205,7 @@ class DocsMiddleware:
         if scope["path"] == "/docs.json":
             if self._spec is None:
                 try:
-                    self._spec = build_spec(self.base_spec(), self.token_required)
+                    self._spec = build_spec(self.base_spec(), self.token_required, self.schema())
                 except Exception:  # the service answers, even if its docs cannot be built
                     response = JSONResponse({"error": "failed to build the OpenAPI spec"},
                                             status_code=HTTPStatus.INTERNAL_SERVER_ERROR)

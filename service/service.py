@@ -93,7 +93,8 @@ from stance.backends.batching import THREADS_ENV, cpu_threads
 from stance.deadline import DeadlineExceeded
 from stance.incremental import score_ids
 from stance.integrity import served_file
-from stance.labels import LABELS
+from stance.labels import read_schema
+from stance.metrics import f1avg_key
 from stance.model import StanceClassifier, default_model_dir
 from stance.scoring import score_articles
 from stance.store import timeline
@@ -114,9 +115,10 @@ def model_dir() -> Path:
 def describe_model(classifier: StanceClassifier, version: str) -> dict:
     info = classifier.info
     # Every evaluation split metrics.json holds (validation, test, …) with its headline numbers.
+    schema = classifier.schema
     headline = {
         split: {key: value[key] for key in ("n", "accuracy", "macro_f1", "macro_f1_ci95",
-                                            "f1avg_pro_opposing") if key in value}
+                                            f1avg_key(value, schema)) if key in value}
         for split, value in info.items() if isinstance(value, dict) and "macro_f1" in value
     }
     return {
@@ -124,7 +126,10 @@ def describe_model(classifier: StanceClassifier, version: str) -> dict:
         # The digest of the file that serves (model.int8.onnx or model.safetensors), checked at start.
         "version": version,
         "served_file": served_file(classifier, classifier.path).name,
-        "labels": list(LABELS),
+        "labels": list(schema.labels),
+        # What the labels are a stance toward, and the colours the charts give them.
+        "target": schema.target,
+        "colours": dict(schema.colours),
         "trained_at": info.get("trained_at"),
         "approach": info.get("approach"),
         "base_model": info.get("base_model"),
@@ -374,7 +379,8 @@ if cors_options() is not None:  # outside the token check: a CORS preflight carr
     StanceService.add_asgi_middleware(CORSMiddleware, **cors_options())
 StanceService.add_asgi_middleware(BearerTokenMiddleware)
 StanceService.add_asgi_middleware(DocsMiddleware, base_spec=lambda: StanceService.openapi_spec.asdict(),
-                                  token_required=bool(os.environ.get(TOKEN_ENV)))
+                                  token_required=bool(os.environ.get(TOKEN_ENV)),
+                                  schema=lambda: read_schema(model_dir()))
 StanceService.add_asgi_middleware(
     RequestGuardMiddleware,
     checks={"/classify": classify_texts, "/score_article": score_article_request, "/track": track_request,

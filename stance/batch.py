@@ -31,9 +31,9 @@ from stance.articles import (
     read_jsonl_text,
 )
 from stance.context import previous_sentences
-from stance.labels import LABELS, column
 from stance.scoring import check_min_confidence, scored_sentence, sentence_probabilities
 from stance.segment import segment
+from stance.sentence_rows import PROBABILITY_COLUMNS, SCORE_COLUMNS
 
 # Columns of an articles table: ``id`` and ``text`` are required; the date may sit in any of
 # stance.articles.DATE_FIELDS; other columns are ignored. ``reason`` (optional) marks inputs that
@@ -60,16 +60,13 @@ SEGMENT_SCHEMA = pa.schema([
     pa.field("reason", pa.string()),
 ])
 
-# The columns of a `stance score` row, in its order (stance.scoring.ScoredSentence.to_row).
-SCORE_COLUMNS = ("article_id", "sentence_index", "start", "end", "text", "label", "confidence",
-                 *(f"p_{column(label)}" for label in LABELS), "furniture", "uncertain")
 
 # One row per sentence; a skipped article is one row with ``reason`` set and no sentence fields.
 SENTENCE_SCHEMA = pa.schema([
     *_SENTENCE_ORIGIN,
     pa.field("label", pa.string()),
     pa.field("confidence", pa.float64()),
-    *(pa.field(f"p_{column(label)}", pa.float64()) for label in LABELS),
+    *(pa.field(name, pa.float64()) for name in PROBABILITY_COLUMNS),
     pa.field("furniture", pa.bool_()),
     pa.field("uncertain", pa.bool_()),
     # The model directory's name and StanceClassifier.version (the digest /model reports).

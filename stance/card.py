@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stance.labels import DEFAULT_SCHEMA, read_schema
 from stance.metrics import format_metrics
-from stance.model_dir import CARD_FILE, COMPARISON_FILE, RELIABILITY_PNG, REPORT_FILE, ModelDir
+from stance.model_dir import (
+    CARD_FILE,
+    COMPARISON_FILE,
+    LABEL_MAP_FILE,
+    RELIABILITY_PNG,
+    REPORT_FILE,
+    ModelDir,
+)
 
 SPLIT_TITLES = {
     "validation": "Authored sentence validation split",
@@ -155,18 +163,20 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
     if comparison is not None and "selected_by" not in comparison:
         comparison = None  # a report in an older layout: `make report` writes it anew
     article_test = metrics.get("article_test")
+    # The model's own labels and target; a directory without a label map yet gets today's.
+    schema = read_schema(out_dir) if (out_dir / LABEL_MAP_FILE).is_file() else DEFAULT_SCHEMA
     parts = [
         f"# {metrics['model']}",
         "",
-        "Sentence-level stance toward **Ukraine joining NATO**: `pro-membership`, `conceding`, "
-        "`opposing`, `neutral` (definitions: `seeds/LABELLING.md`).",
+        f"Sentence-level stance toward **{schema.target}**: "
+        + ", ".join(f"`{label}`" for label in schema.labels) + " (definitions: `seeds/LABELLING.md`).",
         "",
         "## Data",
         "",
         f"- Training: {data['train_sentences']} sentences {data['train_per_label']}: the authored "
         f"articles' training split ({data.get('train_articles', 0)} whole news articles written in real "
         "outlets' registers, every sentence labelled, about half of them about other matters than "
-        "Ukraine joining), the authored sentences' training split, and every hand-labelled sentence "
+        f"{schema.target}), the authored sentences' training split, and every hand-labelled sentence "
         "of the five seed articles.",
         f"- Validation: {data.get('article_validation_sentences', 0)} sentences of "
         f"{data.get('article_validation_articles', 0)} held-out articles (model selection and the "
@@ -195,7 +205,7 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
         "",
     ]
     if article_test:
-        parts += [format_metrics(article_test, SPLIT_TITLES["article_test"]), ""]
+        parts += [format_metrics(article_test, SPLIT_TITLES["article_test"], schema), ""]
         if "dominant_accuracy" in article_test:
             parts += [f"Dominant stance right for {article_test['dominant_right']} of "
                       f"{article_test['articles']} held-out articles "
@@ -206,9 +216,10 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
                   "to confidence in every bin):", "", f"![Reliability diagram]({RELIABILITY_PNG})", "",
                   *reliability_table(article_test), ""]
     parts += _user_label_lines(metrics.get("user_labels"))
-    parts += [format_metrics(metrics["test"], SPLIT_TITLES["test"]), ""]
+    parts += [format_metrics(metrics["test"], SPLIT_TITLES["test"], schema), ""]
     if metrics.get("article_validation"):
-        parts += [format_metrics(metrics["article_validation"], SPLIT_TITLES["article_validation"]), ""]
+        parts += [format_metrics(metrics["article_validation"], SPLIT_TITLES["article_validation"],
+                                 schema), ""]
     if comparison:
         parts += ["## Compared approaches", "",
                   "From `make report` (`stance train --compare-only`); details in `REPORT.md`.", "",
@@ -216,7 +227,7 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
     parts += [
         "## Intended use",
         "",
-        "Tracking who takes which stance on Ukraine's NATO membership in English news, sentence "
+        f"Tracking who takes which stance on {schema.target} in English news, sentence "
         "by sentence, aggregated per article, actor and period by `stance track`. Read the "
         "evidence sentences before drawing conclusions; labels are signals, not verdicts. "
         "`--min-confidence` leaves low-confidence sentences out of summaries and timelines.",
@@ -226,7 +237,7 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
         "- Trained on five real articles and text written for this project in the registers of real "
         "outlets: held-out authored articles are the closest guide here, and real news from other "
         "outlets and years will still score lower.",
-        "- One target only; the model does not know about other countries' membership bids.",
+        f"- One target only ({schema.target}); the model knows nothing of other targets.",
         "- Context is one sentence back: a stance carried by a speaker named three paragraphs "
         "earlier can be missed.",
         f"- English only; 6-layer MiniLM with a {config['max_length']}-token window (sentence and context "

@@ -22,11 +22,9 @@ import json
 import altair as alt
 
 from stance.events import Event
-from stance.labels import STANCES
+from stance.labels import DEFAULT_SCHEMA, POLAR, LabelSchema
 from stance.timeline import LOW_COUNT, Series
 
-COLOURS = {"pro-membership": "#2166ac", "conceding": "#e08b00", "opposing": "#c0392b",
-           "neutral": "#bdbdbd"}
 WIDTH = 900
 PANEL_HEIGHT = 120
 STRIP_HEIGHT = 44
@@ -110,13 +108,14 @@ def _x(series: Series, domain, axis: bool = True) -> alt.X:
                                labelFlush=True, grid=True, tickCount=12) if axis else None)
 
 
-def _panels(series: Series, domain, interactive: bool) -> alt.FacetChart:
+def _panels(series: Series, domain, interactive: bool, schema: LabelSchema) -> alt.FacetChart:
     base = alt.Chart().transform_filter(alt.datum.kind == "point")
     x = _x(series, domain)
     y = alt.Y("share:Q", title="share of sentences", axis=alt.Axis(format="%", tickCount=3),
               scale=alt.Scale(domain=[0, 1]))
     colour = alt.Color("stance:N", title=None,
-                       scale=alt.Scale(domain=list(STANCES), range=[COLOURS[s] for s in STANCES]),
+                       scale=alt.Scale(domain=list(schema.stances),
+                                       range=[schema.colours[s] for s in schema.stances]),
                        legend=alt.Legend(orient="top", direction="horizontal", labelFontSize=12,
                                          symbolOpacity=1))
     band = base.transform_filter(~alt.datum.single).mark_area(opacity=0.16, interpolate="linear").encode(
@@ -178,8 +177,10 @@ def _events_strip(series: Series, lanes: list[dict]) -> alt.LayerChart:
     ).properties(width=WIDTH, height=count * LANE_HEIGHT)
 
 
-def spec(series: Series, events: list[Event] = (), interactive: bool = False) -> dict:
-    """The Vega-Lite specification of the timeline, datasets included."""
+def spec(series: Series, events: list[Event] = (), interactive: bool = False,
+         schema: LabelSchema = DEFAULT_SCHEMA) -> dict:
+    """The Vega-Lite specification of the timeline, datasets included, in ``schema``'s colours
+    and with its target in the title."""
     if not series.points:
         raise NothingToPlot("no dated sentences were counted")
     lanes = event_lanes(list(events), series.start, series.end)
@@ -192,11 +193,11 @@ def spec(series: Series, events: list[Event] = (), interactive: bool = False) ->
     parts = []
     if lanes:
         parts.append(_events_strip(series, lanes))
-    parts += [_strip(series, interactive), _panels(series, domain, interactive)]
+    parts += [_strip(series, interactive), _panels(series, domain, interactive, schema)]
     chart = alt.vconcat(*parts, spacing=6).resolve_scale(x="independent")
     off = len([e for e in events if not series.start <= e.date < series.end])
     chart = chart.properties(title=alt.Title(
-        f"Stance toward Ukraine joining NATO per {series.by} and {series.facet}",
+        f"Stance toward {schema.target} per {series.by} and {series.facet}",
         subtitle=_subtitle(series, off), anchor="start", fontSize=15, subtitleFontSize=11,
         subtitleColor="#555"))
     result = chart.to_dict()
@@ -232,23 +233,23 @@ def _subtitle(series: Series, events_off: int) -> list[str]:
     return lines
 
 
-def png(series: Series, events: list[Event] = ()) -> bytes:
+def png(series: Series, events: list[Event] = (), schema: LabelSchema = DEFAULT_SCHEMA) -> bytes:
     import vl_convert as vlc
 
-    return vlc.vegalite_to_png(spec(series, events), scale=PNG_SCALE)
+    return vlc.vegalite_to_png(spec(series, events, schema=schema), scale=PNG_SCALE)
 
 
-def scenegraph(series: Series, events: list[Event] = ()) -> dict:
+def scenegraph(series: Series, events: list[Event] = (), schema: LabelSchema = DEFAULT_SCHEMA) -> dict:
     import vl_convert as vlc
 
-    return vlc.vegalite_to_scenegraph(spec(series, events))
+    return vlc.vegalite_to_scenegraph(spec(series, events, schema=schema))
 
 
 def _net_rows(series: Series) -> list[dict]:
     """One row per period and panel with a net stance index; a period without one breaks the line."""
     rows, run, previous = [], 0, None
     for p in series.points:
-        if p["stance"] != STANCES[0]:
+        if p["stance"] != POLAR[0]:  # timeline puts the net index on the positive pole's points
             continue
         net = p.get("net")
         if net is None or (p["key"], p["run"]) != previous:

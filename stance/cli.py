@@ -143,7 +143,7 @@ def _read_eval_rows(path: str) -> list[dict]:
 
 def _cmd_eval(args) -> int:
     from stance import leakage
-    from stance.labels import LABELS
+    from stance.labels import schema_of
     from stance.metrics import evaluate, format_metrics
 
     rows = _read_eval_rows(args.data)
@@ -151,8 +151,9 @@ def _cmd_eval(args) -> int:
     texts = [r["text"] for r in rows]
     # Rows may carry the sentence read before them ("context"), as the dataset splits do.
     probs = classifier.predict_proba(texts, contexts=[str(r.get("context") or "") for r in rows])
-    predicted = [LABELS[i] for i in probs.argmax(axis=1)]
-    metrics = evaluate([r["label"] for r in rows], predicted, probabilities=probs)
+    schema = schema_of(classifier)
+    metrics = evaluate([r["label"] for r in rows], schema.labels_of(probs), probabilities=probs,
+                       schema=schema)
     metrics["model"] = classifier.name
     metrics["backend"] = classifier.backend
     metrics["seen_by_model"] = leakage.seen_rows(texts, classifier.info)
@@ -162,7 +163,7 @@ def _cmd_eval(args) -> int:
     if args.json:
         print(json.dumps(metrics))
     else:
-        print(format_metrics(metrics, f"{args.data} — model {classifier.name}"))
+        print(format_metrics(metrics, f"{args.data} — model {classifier.name}", schema))
     return 0
 
 

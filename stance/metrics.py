@@ -7,20 +7,21 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
-from stance.labels import LABELS, POLAR
+from stance.labels import DEFAULT_SCHEMA, LabelSchema
 
 
 def evaluate(
     y_true: Sequence[str], y_pred: Sequence[str], bootstrap: int = 1000, seed: int = 0,
-    probabilities: np.ndarray | None = None,
+    probabilities: np.ndarray | None = None, schema: LabelSchema = DEFAULT_SCHEMA,
 ) -> dict:
     """Macro-F1, SemEval F1avg, per-class P/R/F1, confusion matrix and a bootstrap 95% CI; with
-    ``probabilities`` (rows in LABELS order) also ECE, mean confidence and the reliability table."""
+    ``probabilities`` (rows in the schema's class order) also ECE, mean confidence and the
+    reliability table. F1avg's key names the schema's polar pair (``f1avg_pro_opposing``)."""
     if len(y_true) != len(y_pred):
         raise ValueError(f"{len(y_true)} gold labels but {len(y_pred)} predictions")
     if not y_true:
         raise ValueError("nothing to evaluate")
-    labels = list(LABELS)
+    labels = list(schema.labels)
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=labels, zero_division=0
     )
@@ -39,7 +40,7 @@ def evaluate(
     macro = float(np.mean([per_class[label]["f1"] for label in present]))
     # F1avg follows the same rule, so the two never disagree about what an absent class is worth;
     # None when neither polar class is in the gold labels.
-    polar = [label for label in POLAR if label in present]
+    polar = [label for label in schema.polar if label in present]
     f1avg = float(np.mean([per_class[label]["f1"] for label in polar])) if polar else None
     calibration = {}
     if probabilities is not None:
@@ -56,7 +57,7 @@ def evaluate(
         "accuracy": float(np.mean(np.asarray(y_true) == np.asarray(y_pred))),
         "macro_f1": macro,
         "macro_f1_ci95": _bootstrap_macro_f1(y_true, y_pred, present, bootstrap, seed),
-        "f1avg_pro_opposing": f1avg,
+        schema.f1avg_key: f1avg,
         "absent_labels": [label for label in labels if label not in present],
         "per_class": per_class,
         "labels": labels,
@@ -79,7 +80,15 @@ def _bootstrap_macro_f1(y_true, y_pred, present, rounds, seed) -> list[float]:
     return [float(low), float(high)]
 
 
-def format_metrics(metrics: dict, title: str = "") -> str:
+def f1avg_key(metrics: dict, schema: LabelSchema = DEFAULT_SCHEMA) -> str:
+    """The key F1avg is under in ``metrics``: the schema's, else the one the metrics were written
+    with (a model for another polar pair, read by code that holds the default schema)."""
+    if schema.f1avg_key in metrics:
+        return schema.f1avg_key
+    return next((key for key in metrics if key.startswith("f1avg_")), schema.f1avg_key)
+
+
+def format_metrics(metrics: dict, title: str = "", schema: LabelSchema = DEFAULT_SCHEMA) -> str:
     """A plain-text table for terminals and model cards (Markdown-compatible)."""
     ci = metrics.get("macro_f1_ci95")
     interval = f" (95% CI {ci[0]:.3f}–{ci[1]:.3f})" if ci else ""
@@ -87,10 +96,12 @@ def format_metrics(metrics: dict, title: str = "") -> str:
     if title:
         lines.append(f"### {title}")
         lines.append("")
-    f1avg = metrics["f1avg_pro_opposing"]
+    key = f1avg_key(metrics, schema)
+    f1avg = metrics[key]
+    title_f1avg = schema.f1avg_title if key == schema.f1avg_key else key
     lines.append(
         f"n = {metrics['n']} · macro-F1 **{metrics['macro_f1']:.3f}**"
-        f"{interval} · F1avg(pro, opposing) "
+        f"{interval} · {title_f1avg} "
         f"{'n/a' if f1avg is None else format(f1avg, '.3f')} · accuracy {metrics['accuracy']:.3f}"
         + (f" · ECE {metrics['ece']:.3f} (mean confidence {metrics['mean_confidence']:.3f})"
            if "ece" in metrics else "")

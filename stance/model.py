@@ -21,8 +21,9 @@ from stance import backends
 from stance.backends import Backend, BackendError
 from stance.backends.batching import pad_batch  # noqa: F401  (re-exported: benchmarks and tests use it)
 from stance.context import check_mode
-from stance.labels import LABELS
+from stance.labels import DEFAULT_SCHEMA, LABELS, LabelSchema, read_schema
 from stance.model_dir import (  # noqa: F401  (WEIGHTS_FILE, ModelError re-exported: callers import them from here)
+    LABEL_MAP_FILE,
     VERSION_DIGITS,
     WEIGHTS_FILE,
     ModelDir,
@@ -77,7 +78,12 @@ def default_model_dir() -> Path:
 
 def check_model_dir(path: Path) -> dict:
     """Validate a model directory and return its label map; raise ModelError saying what is wrong."""
-    return ModelDir(path).check(LABELS)
+    label_map = ModelDir(path).check(LABELS)
+    try:
+        LabelSchema.from_label_map(label_map)
+    except ValueError as exc:
+        raise ModelError(f"model {path}: {LABEL_MAP_FILE}: {exc}") from None
+    return label_map
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -146,6 +152,11 @@ class StanceClassifier:
     @property
     def device(self) -> torch.device:
         return torch.device(self.runtime.device)
+
+    @cached_property
+    def schema(self) -> LabelSchema:
+        """The model's labels and target, from its label map (the default schema in memory)."""
+        return read_schema(self.path) if self.path else DEFAULT_SCHEMA
 
     @property
     def name(self) -> str:

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from stance.labels import LABELS, column
+from stance.sentence_rows import arrow_types
 
 FORMATS = ("jsonl", "csv", "parquet")
 # Accepted for --format and as file extensions: one JSON object per line either way.
@@ -67,21 +68,17 @@ def _arrow_types() -> dict:
     import pyarrow as pa
 
     types = {
-        "article_id": pa.string(), "path": pa.string(), "title": pa.string(), "source": pa.string(),
-        "text": pa.string(), "label": pa.string(), "status": pa.string(), "reason": pa.string(),
-        "dominant_stance": pa.string(), "period": pa.string(), "actor": pa.string(),
-        "surface": pa.string(), "rule": pa.string(),
-        "sentence_index": pa.int64(), "start": pa.int64(), "end": pa.int64(),
+        **arrow_types(),  # every sentence-row column (stance.sentence_rows)
+        "path": pa.string(), "title": pa.string(), "source": pa.string(),
+        "status": pa.string(), "reason": pa.string(), "dominant_stance": pa.string(),
         "sentences": pa.int64(), "articles": pa.int64(), "uncertain_sentences": pa.int64(),
-        "confidence": pa.float64(), "dominant_share": pa.float64(),
-        "dominant_confidence": pa.float64(), "net_stance": pa.float64(),
-        "furniture": pa.bool_(), "uncertain": pa.bool_(), "published": pa.date32(),
+        "dominant_share": pa.float64(), "dominant_confidence": pa.float64(),
+        "net_stance": pa.float64(),
         "evidence": pa.list_(pa.struct([("sentence_index", pa.int64()), ("text", pa.string()),
                                         ("confidence", pa.float64())])),
     }
     for label in LABELS:
         types[column(label)] = pa.int64()
-        types[f"p_{column(label)}"] = pa.float64()
         types[f"share_{column(label)}"] = pa.float64()
     return types
 

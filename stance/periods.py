@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from stance.labels import STANCES
+from stance.labels import POLAR, STANCES
 
 PERIODS = ("day", "week", "month", "quarter", "year")
 UNDATED = "undated"
@@ -76,9 +76,10 @@ def period_sort_key(period: str) -> tuple:
 
 
 def net_stance(counts: dict) -> float | None:
-    """(pro-membership − conceding − opposing) / (pro-membership + conceding + opposing)."""
+    """(pro-membership − conceding − opposing) / (pro-membership + conceding + opposing): the
+    positive pole (the polar pair's first) against every other stance."""
     stance_total = sum(counts.get(label, 0) for label in STANCES)
     if not stance_total:
         return None
-    against = counts.get("conceding", 0) + counts.get("opposing", 0)
-    return round((counts.get("pro-membership", 0) - against) / stance_total, 4)
+    positive = counts.get(POLAR[0], 0)
+    return round((2 * positive - stance_total) / stance_total, 4)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from stance import charts
 from stance.charts import NothingToPlot
 from stance.events import Event
-from stance.labels import ACTORS, LABELS, column
+from stance.labels import ACTORS, DEFAULT_SCHEMA, LabelSchema, column
 from stance.timeline import Series, regroup, series
 from stance.tracking import ALL, Tracking, period_sort_key
 from stance.tracking import evidence as tracking_evidence
@@ -41,6 +41,8 @@ class Page:
     articles: list[dict]
     undated: list[str]      # ids of the undated articles
     uncertain: int          # sentences left out below the confidence threshold
+    # The model's labels, colours and target (the default schema where no model is at hand).
+    schema: LabelSchema = field(default_factory=lambda: DEFAULT_SCHEMA)
 
 
 def page_of(tracking: Tracking, by_actor: bool | str = True, facet: str = "actor") -> Page:
@@ -50,14 +52,15 @@ def page_of(tracking: Tracking, by_actor: bool | str = True, facet: str = "actor
     sentences = tracking.sentences if data.by == tracking.by else regroup(tracking.sentences, data.by)
     evidence = tracking_evidence(sentences, by_actor=True, per_label=EVIDENCE_PER_LABEL)
     return Page(tracking.by, facet, data, evidence, tracking.table(by_actor), tracking.articles,
-                tracking.undated, len(tracking.uncertain))
+                tracking.undated, len(tracking.uncertain), tracking.schema)
 
 
 def write_png(tracking: Tracking | Page, path: str | Path, events: Sequence[Event] = (),
               facet: str = "actor") -> Path:
     """Small multiples, one panel per ``facet`` value, as a PNG at most ~2,000 px wide."""
-    data = tracking.series if isinstance(tracking, Page) else series(tracking, facet)
-    data = charts.png(data, list(events))
+    page = tracking if isinstance(tracking, Page) else None
+    data = page.series if page else series(tracking, facet)
+    data = charts.png(data, list(events), page.schema if page else tracking.schema)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -83,8 +86,12 @@ p.note{max-width:60em;font-size:13px;line-height:1.45}
 #vg-tooltip-element{max-width:460px;font-size:12px} #vg-tooltip-element td.value{white-space:normal}
 table{border-collapse:collapse;font-size:12px;margin:6px 0} td,th{border:1px solid #ddd;padding:3px 6px;
 text-align:left;vertical-align:top} th{background:#f6f6f6}
-.label-pro-membership{color:#2166ac}.label-conceding{color:#b36b00}.label-opposing{color:#c0392b}
 """
+
+
+def _label_style(schema: LabelSchema) -> str:
+    # Evidence labels in their chart colours; neutral sentences are never evidence.
+    return "".join(f".label-{label}{{color:{schema.colours[label]}}}" for label in schema.stances)
 
 # Renders each chart and sends a click on a point to the evidence table of its period and panel.
 _EMBED = """
@@ -140,13 +147,22 @@ def _json_script(element_id: str, value) -> str:
     return f'<script type="application/json" id="{element_id}">{text}</script>'
 
 
+def _net_prose(schema: LabelSchema) -> str:
+    positive, *against = (schema.polar[0], *(s for s in schema.stances if s != schema.polar[0]))
+    return (f"({positive} − {' − '.join(against)}) / ({' + '.join((positive, *against))}), from +1 "
+            f"(every stance-bearing sentence is {positive}) to −1 (every one is {' or '.join(against)}); "
+            f"{schema.neutral} sentences do not count. It puts {' and '.join(against)} together, so read "
+            "it with the shares above, which keep them apart. The band is its 95% interval (the Wilson "
+            f"interval of the {positive} share among stance-bearing sentences, mapped to −1…+1).")
+
+
 def render_html(tracking: Tracking | Page, by_actor: bool | str = True, events: Sequence[Event] = (),
                 facet: str = "actor") -> str:
     """The page; a :class:`Page` brings its own table and facet (``by_actor``, ``facet`` unused)."""
     page = tracking if isinstance(tracking, Page) else page_of(tracking, by_actor, facet)
     data, facet = page.series, page.facet
     if data.points:
-        timeline = charts.spec(data, list(events), interactive=True)
+        timeline = charts.spec(data, list(events), interactive=True, schema=page.schema)
         net = charts.net_spec(data, interactive=True)
     else:
         timeline = net = {"$schema": "https://vega.github.io/schema/vega-lite/v6.json",
@@ -161,14 +177,14 @@ def render_html(tracking: Tracking | Page, by_actor: bool | str = True, events: 
             continue
         lines = "".join(
             f'<tr><td class="label-{e["label"]}">{e["label"]}</td><td>{e["confidence"]:.2f}</td>'
-            f'<td>{html.escape(str(e["surface"] or ""))}</td><td>{html.escape(e["article_id"])}</td>'
+            f'<td>{html.escape(str(e["actor_surface"] or ""))}</td><td>{html.escape(e["article_id"])}</td>'
             f'<td>{html.escape(e["text"])}</td></tr>' for e in items)
         sections.append(f'<h3 id="{_anchor(period, actor)}">{html.escape(period)} · {html.escape(actor)}</h3>'
                         "<table><thead><tr><th>label</th><th>confidence</th><th>holder</th>"
                         f"<th>article</th><th>sentence</th></tr></thead><tbody>{lines}</tbody></table>")
     articles = _table(page.articles, ["article_id", "published", "period", "title", "sentences",
-                                          *map(column, LABELS), "dominant_stance", "dominant_share",
-                                          "dominant_confidence"])
+                                          *map(column, page.schema.labels), "dominant_stance",
+                                          "dominant_share", "dominant_confidence"])
     evidence_html = "".join(sections) or "<p>No stance-bearing sentences.</p>"
     undated = (f"<p>{len(page.undated)} undated article(s), counted in period <b>undated</b> of "
                f"the table but not on the time axis: {html.escape(', '.join(page.undated))}</p>"
@@ -177,9 +193,9 @@ def render_html(tracking: Tracking | Page, by_actor: bool | str = True, events: 
                  "left out of every count and chart.</p>" if page.uncertain else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Stance over time</title>
-<style>{_STYLE}</style>
+<style>{_STYLE}{_label_style(page.schema)}</style>
 <script>{vega_bundle()}</script></head><body>
-<h1>Stance toward Ukraine joining NATO, per {html.escape(page.by)} and {html.escape(facet)}</h1>
+<h1>Stance toward {html.escape(page.schema.target)}, per {html.escape(page.by)} and {html.escape(facet)}</h1>
 <p class="note">Each line is the share of a panel's sentences in a period holding one stance; the
 band (or bar, for a lone period) is its 95% Wilson interval, the point's size the number of
 sentences it rests on, and faded points rest on fewer than {charts.LOW_COUNT}. The grey strip counts
@@ -189,11 +205,7 @@ it to jump to its evidence below.</p>
 <div id="timeline"></div>
 {undated}{uncertain}
 <h2>Net stance index</h2>
-<p class="note">(pro-membership − conceding − opposing) / (pro-membership + conceding + opposing), from
-+1 (every stance-bearing sentence supports membership) to −1 (every one concedes or opposes it);
-neutral sentences do not count. It puts conceding and opposing together — both say membership will
-not happen — so read it with the shares above, which keep them apart. The band is its 95% interval
-(the Wilson interval of the pro-membership share among stance-bearing sentences, mapped to −1…+1).
+<p class="note">{html.escape(_net_prose(page.schema))}
 Drag to pan, scroll to zoom.</p>
 <div id="net"></div>
 <h2>Table</h2>{_table(table_rows, columns)}

@@ -25,7 +25,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from stance.jsonl import jsonl_rows
-from stance.labels import ACTORS, LABELS, column
+from stance.labels import ACTORS, DEFAULT_SCHEMA, LABELS, LabelSchema, column
 
 UNCERTAIN = "uncertain"
 RANDOM = "random"
@@ -177,14 +177,14 @@ def select(pool: list[Candidate], n: int, random_share: float = 0.25, by: str = 
     return chosen
 
 
-def label_config() -> str:
-    """The Label Studio labelling interface: the sentence, its context, the four labels, the actor."""
-    labels = "\n".join(f"    <Choice value={quoteattr(label)}/>" for label in LABELS)
+def label_config(schema: LabelSchema = DEFAULT_SCHEMA) -> str:
+    """The Label Studio labelling interface: the sentence, its context, the labels, the actor."""
+    labels = "\n".join(f"    <Choice value={quoteattr(label)}/>" for label in schema.labels)
     actors = "\n".join(f"    <Choice value={quoteattr(actor)}/>" for actor in ACTORS)
     return f"""<View>
   <Header value="Sentence read before it"/>
   <Text name="context" value="$context"/>
-  <Header value="Sentence to label: its stance toward Ukraine joining NATO (seeds/LABELLING.md)"/>
+  <Header value={quoteattr(f"Sentence to label: its stance toward {schema.target} (seeds/LABELLING.md)")}/>
   <Text name="{TEXT_OBJECT}" value="$text"/>
   <Choices name="{LABEL_CONTROL}" toName="{TEXT_OBJECT}" choice="single" required="true" showInline="true">
 {labels}

@@ -16,6 +16,7 @@ from stance.articles import Article, Skipped
 from stance.context import previous_sentences
 from stance.labels import LABELS, NEUTRAL, STANCES, column, dominant_of
 from stance.segment import segment
+from stance.sentence_rows import LABEL_SOURCE, PROBABILITY_COLUMNS, SCORE_COLUMNS
 
 EVIDENCE_PER_ARTICLE = 3
 # Sentences buffered across articles before one batched prediction. Larger chunks let the
@@ -43,21 +44,18 @@ class ScoredSentence:
     human_actor: str | None = None  # the reviewer's actor, which tracking puts before the rules'
 
     def to_row(self) -> dict:
-        """Flat row for JSONL/CSV/Parquet: one ``p_<label>`` column per label (``p_pro_membership``)."""
-        row = {
-            "article_id": self.article_id,
-            "sentence_index": self.index,
-            "start": self.start,
-            "end": self.end,
-            "text": self.text,
-            "label": self.label,
-            "confidence": round(self.confidence, 6),
+        """Flat row for JSONL/CSV/Parquet, in stance.sentence_rows.SCORE_COLUMNS' order."""
+        values = {
+            "article_id": self.article_id, "sentence_index": self.index, "start": self.start,
+            "end": self.end, "text": self.text, "label": self.label,
+            "confidence": round(self.confidence, 6), "furniture": self.furniture,
+            "uncertain": self.uncertain,
+            **{name: round(self.probabilities[label], 6)
+               for name, label in zip(PROBABILITY_COLUMNS, LABELS, strict=True)},
         }
-        row.update({f"p_{column(label)}": round(self.probabilities[label], 6) for label in LABELS})
-        row["furniture"] = self.furniture
-        row["uncertain"] = self.uncertain
+        row = {name: values[name] for name in SCORE_COLUMNS}
         if self.label_source is not None:
-            row["label_source"] = self.label_source
+            row[LABEL_SOURCE] = self.label_source
         return row
 
 

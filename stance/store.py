@@ -30,6 +30,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from stance import sentence_rows
 from stance.labels import LABELS, NEUTRAL, column, dominant_of
 from stance.records import Article
 
@@ -37,7 +38,7 @@ DB_ENV = "STANCE_DB"
 DEFAULT_DB = "stance.duckdb"
 # Articles committed per ingest transaction.
 INGEST_BATCH = 200
-PROBABILITY_COLUMNS = tuple(f"p_{column(label)}" for label in LABELS)
+PROBABILITY_COLUMNS = sentence_rows.PROBABILITY_COLUMNS
 
 _SCHEMA_1 = [
     "CREATE SEQUENCE article_ids START 1",

@@ -42,8 +42,10 @@ SENTENCE_SCHEMA = pa.schema([
     pa.field("published", pa.date32()),
     pa.field("site", pa.string()),
     pa.field("sentence_index", pa.int32(), nullable=False),
-    pa.field("start_char", pa.int32(), nullable=False),
-    pa.field("end_char", pa.int32(), nullable=False),
+    # Offsets named as in every other sentence row (stance.sentence_rows); the store's columns
+    # are start_char and end_char.
+    pa.field("start", pa.int32(), nullable=False),
+    pa.field("end", pa.int32(), nullable=False),
     pa.field("text", pa.string(), nullable=False),
     pa.field("furniture", pa.bool_(), nullable=False),
     pa.field("model_version", pa.string(), nullable=False),

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 from stance.labels import LABELS, NEUTRAL, STANCES, column, dominant_of
 from stance.periods import ALL, UNDATED, period_of
+from stance.sentence_rows import ACTOR, PROBABILITY_COLUMNS, TRACK_COLUMNS
 from stance.store import _TRUNCATE, Store, timeline
 from stance.timeline import MAX_PERIODS, Cell, Counts, chart_unit, evidence_text
 
@@ -133,7 +134,7 @@ def evidence(store: Store, version: str, by: str, min_confidence: float | None =
     for day, actor, label, text, article, confidence, surface in _top(store, start, "p.actor", where,
                                                                       params, per_label):
         found.setdefault((_period(day, by), actor), {}).setdefault(label, []).append(
-            {"label": label, "confidence": round(confidence, 6), "surface": surface,
+            {"label": label, "confidence": round(confidence, 6), "actor_surface": surface,
              "article_id": article, "text": text})
     return {key: [row for label in STANCES for row in labels.get(label, [])]
             for key, labels in found.items()}
@@ -190,18 +191,22 @@ def sentence_rows(store: Store, version: str, by: str = "month",
         cursor = store.db.cursor()
         try:
             cursor.execute(
-                f"""SELECT a.key, a.published, p.sentence_index, s.text, p.label, p.confidence,
-                           p.actor, p.actor_surface, p.actor_rule, p.actor_detail {_JOIN} {_TEXT}
+                f"""SELECT a.key, a.published, p.sentence_index, s.start_char, s.end_char, s.text,
+                           p.label, p.confidence, {", ".join(f"p.{name}" for name in PROBABILITY_COLUMNS)},
+                           p.furniture, p.actor, p.actor_surface, p.actor_rule, p.actor_detail
+                    {_JOIN} {_TEXT}
                     WHERE {where} ORDER BY p.article_id, p.sentence_index""", params)
+            names = ("sentence_index", "start", "end", "text", "label", "confidence",
+                     *PROBABILITY_COLUMNS, "furniture", *ACTOR)
             while batch := cursor.fetchmany(SENTENCE_BATCH):
                 rows = []
-                for key, published, index, text, label, confidence, actor, surface, rule, detail in batch:
+                for key, published, *values in batch:
                     day = published.isoformat() if published is not None else None
-                    rows.append({"article_id": key, "published": day, "period": period_of(day, by),
-                                 "sentence_index": index, "text": text, "label": label,
-                                 "confidence": round(confidence, 6), "actor": actor,
-                                 "surface": surface, "rule": rule, "uncertain": uncertain,
-                                 "actor_detail": detail})
+                    found = dict(zip(names, values, strict=True))
+                    found.update(article_id=key, published=day, period=period_of(day, by),
+                                 uncertain=uncertain, confidence=round(found["confidence"], 6),
+                                 **{name: round(found[name], 6) for name in PROBABILITY_COLUMNS})
+                    rows.append({name: found[name] for name in TRACK_COLUMNS})
                 yield rows
         finally:
             cursor.close()

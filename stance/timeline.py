@@ -22,7 +22,7 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 
-from stance.labels import ACTORS, STANCES
+from stance.labels import ACTORS, POLAR, STANCES
 from stance.tracking import (
     ALL,
     PERIODS,
@@ -263,7 +263,7 @@ def build_series(counts: Counts, facet: str = "actor", low_count: int = LOW_COUN
             end = next_period_start(start, by)
             n, label_counts = cell.n, cell.labels
             stance_total = sum(label_counts.get(label, 0) for label in STANCES)
-            pro = label_counts.get("pro-membership", 0)
+            pro = label_counts.get(POLAR[0], 0)
             net = net_interval(pro, stance_total)
             for label in STANCES:
                 count = label_counts.get(label, 0)
@@ -278,7 +278,7 @@ def build_series(counts: Counts, facet: str = "actor", low_count: int = LOW_COUN
                 evidence = cell.evidence.get(label)
                 if evidence:
                     point["evidence"] = evidence[0]
-                if label == STANCES[0] and net is not None:
+                if label == POLAR[0] and net is not None:
                     point.update(net=round(2 * count / stance_total - 1, 3),
                                  net_lo=round(net[0], 3), net_hi=round(net[1], 3))
                 run_points.append(point)

@@ -32,11 +32,21 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from stance.actors import ActorAttributor
 from stance.articles import Article, Skipped, article_from_record
-from stance.labels import ACTORS, LABELS, NEUTRAL, STANCES, column, dominant_of
+from stance.labels import (
+    ACTORS,
+    DEFAULT_SCHEMA,
+    LABELS,
+    NEUTRAL,
+    STANCES,
+    LabelSchema,
+    column,
+    dominant_of,
+    schema_of,
+)
 from stance.periods import (  # noqa: F401 (re-exported: the CLI and callers import them from here)
     ALL,
     PERIODS,
@@ -48,6 +58,7 @@ from stance.periods import (  # noqa: F401 (re-exported: the CLI and callers imp
     period_sort_key,
 )
 from stance.scoring import ArticleResult, score_articles
+from stance.sentence_rows import LABEL_SOURCE, PROBABILITY_COLUMNS, TRACK_COLUMNS
 
 # ``by_actor="detail"``: one row per country or organisation holding the stance.
 DETAIL = "detail"
@@ -70,13 +81,27 @@ class TrackedSentence:
     uncertain: bool = False
     actor_detail: str | None = None
     label_source: str | None = None  # human|model with ``labels``; None (no column) without
+    start: int | None = None  # character offsets in the article's text
+    end: int | None = None
+    probabilities: dict[str, float] = field(default_factory=dict)
 
     def to_row(self) -> dict:
-        """The row `track --sentences` writes; ``sentence_index`` as in `stance score` rows."""
-        row = {("sentence_index" if name == "index" else name): value
-               for name, value in asdict(self).items()
-               if name != "label_source" or value is not None}
-        row["confidence"] = round(self.confidence, 6)
+        """The row `track --sentences` writes (stance.sentence_rows.TRACK_COLUMNS): a `stance
+        score` row with the date, the period and the actor."""
+        values = {
+            "article_id": self.article_id, "published": self.published, "period": self.period,
+            "sentence_index": self.index, "start": self.start, "end": self.end, "text": self.text,
+            "label": self.label, "confidence": round(self.confidence, 6),
+            # Tracking counts content sentences only: page furniture never reaches a row.
+            "furniture": False, "uncertain": self.uncertain,
+            "actor": self.actor, "actor_surface": self.surface, "actor_rule": self.rule,
+            "actor_detail": self.actor_detail,
+            **{name: (round(self.probabilities[label], 6) if label in self.probabilities else None)
+               for name, label in zip(PROBABILITY_COLUMNS, LABELS, strict=True)},
+        }
+        row = {name: values[name] for name in TRACK_COLUMNS}
+        if self.label_source is not None:
+            row[LABEL_SOURCE] = self.label_source
         return row
 
 
@@ -90,6 +115,8 @@ class Tracking:
     uncertain: list[TrackedSentence] = field(default_factory=list)
     articles: list[dict] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    # The scoring model's labels, colours and target, for the pictures and the page.
+    schema: LabelSchema = field(default_factory=lambda: DEFAULT_SCHEMA)
 
     @property
     def undated(self) -> list[str]:
@@ -188,7 +215,7 @@ def track(classifier, items: Iterable[Article | Skipped], by: str = "month",
     """
     period_of(None, by)  # reject an unknown period before scoring anything
     attributor = attributor or ActorAttributor()
-    tracking = Tracking(by)
+    tracking = Tracking(by, schema=schema_of(classifier))
     for result in score_articles(classifier, items, progress=progress, min_confidence=min_confidence,
                                  labels=labels):
         if not result.ok:
@@ -209,7 +236,7 @@ def track(classifier, items: Iterable[Article | Skipped], by: str = "month",
                 actor, surface, rule, detail = s.human_actor, None, "human", None
             tracked = TrackedSentence(article.id, article.published, period, s.index, s.text, s.label,
                                       s.confidence, actor, surface, rule, s.uncertain, detail,
-                                      s.label_source)
+                                      s.label_source, s.start, s.end, s.probabilities)
             (tracking.uncertain if s.uncertain else tracking.sentences).append(tracked)
     return tracking
 

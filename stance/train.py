@@ -26,8 +26,8 @@ from stance.approaches import (
 )
 from stance.config import TrainingConfig
 from stance.finetune import calibrate, fine_tune
-from stance.labels import LABELS
-from stance.metrics import evaluate, format_metrics
+from stance.labels import DEFAULT_SCHEMA, labels_of
+from stance.metrics import evaluate, f1avg_key, format_metrics
 from stance.model import DEFAULT_MODEL, StanceClassifier, resolve_device
 from stance.model_dir import (
     COMPARISON_FILE,
@@ -89,7 +89,7 @@ def article_dominant_accuracy(rows: list[dict], predicted: list[str], confidence
 
 def evaluate_probabilities(rows: list[dict], probabilities: np.ndarray, bootstrap: int) -> dict:
     """Sentence metrics with calibration, plus article-level dominant stance for article rows."""
-    predicted = [LABELS[i] for i in probabilities.argmax(axis=1)]
+    predicted = labels_of(probabilities)
     metrics = evaluate([r["label"] for r in rows], predicted, bootstrap=bootstrap,
                        probabilities=probabilities)
     if rows and rows[0]["source"] in ("article", "seed", "user"):
@@ -114,7 +114,7 @@ def save_model(classifier: StanceClassifier, out_dir: Path, config: TrainingConf
     # directory truncates where stance does instead of at the base encoder's 512.
     classifier.tokenizer.model_max_length = config.max_length
     classifier.tokenizer.save_pretrained(str(out_dir))
-    directory.write_json(LABEL_MAP_FILE, {"labels": list(LABELS), "max_length": config.max_length,
+    directory.write_json(LABEL_MAP_FILE, {**DEFAULT_SCHEMA.to_label_map(), "max_length": config.max_length,
                                           "context": classifier.context,
                                           "temperature": classifier.temperature})
     directory.write_json(TRAINING_ARGS_FILE, config.to_dict())
@@ -322,7 +322,7 @@ def compare(config: TrainingConfig, splits: dict[str, list[dict]], on_progress=N
 
 
 def summary_line(name: str, metrics: dict) -> str:
-    return (f"{name}: macro-F1 {metrics['macro_f1']:.3f}, F1avg {metrics['f1avg_pro_opposing']:.3f}, "
+    return (f"{name}: macro-F1 {metrics['macro_f1']:.3f}, F1avg {metrics[f1avg_key(metrics)]:.3f}, "
             f"min class F1 {min(v['f1'] for v in metrics['per_class'].values()):.3f}"
             + (f", ECE {metrics['ece']:.3f}" if "ece" in metrics else ""))
 

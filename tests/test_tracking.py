@@ -12,6 +12,8 @@ from stance.labels import LABELS
 from stance.model import default_model_dir
 from stance.network import edge_rows, stance_graph, write_edges_csv, write_graphml
 from stance.report import write_html, write_png
+from stance.scoring import score_articles
+from stance.sentence_rows import SCORE_COLUMNS, TRACK_COLUMNS
 from stance.tracking import (
     UNDATED,
     TrackedSentence,
@@ -219,6 +221,18 @@ def test_sentence_rows_name_the_index_as_score_does():
     row = sentence().to_row()
     assert row["sentence_index"] == 0 and "index" not in row
     assert list(row)[:4] == ["article_id", "published", "period", "sentence_index"]
+
+
+def test_tracked_rows_carry_the_offsets_and_probabilities_of_score_rows():
+    tracking = track(GoldClassifier(), read_inputs([str(ARTICLES)]), by="month")
+    scored = {(r.id, s.index): s.to_row()
+              for r in score_articles(GoldClassifier(), read_inputs([str(ARTICLES)])) for s in r.sentences}
+    for s in tracking.sentences[:50]:
+        row = s.to_row()
+        assert tuple(row) == TRACK_COLUMNS
+        same = scored[(row["article_id"], row["sentence_index"])]
+        assert {k: row[k] for k in SCORE_COLUMNS} == same
+        assert row["actor_surface"] == s.surface and row["actor_rule"] == s.rule
 
 
 def test_rows_per_country_keep_the_coarse_actor_and_name_the_state():

@@ -15,7 +15,7 @@ import numpy as np
 from stance.backends import ONNX_INT8, TORCH, OnnxInt8Runner, TorchFp32Runner
 from stance.backends.onnx_int8 import MAX_MACRO_F1_DROP
 from stance.exporting.quantise import CALIBRATION_SENTENCES, QUANTISATION, build_fast_model
-from stance.labels import LABELS
+from stance.labels import labels_of
 from stance.metrics import evaluate
 from stance.model import StanceClassifier
 from stance.model_dir import INT8_FILE, ModelDir, file_digest
@@ -29,8 +29,8 @@ CALIBRATION_SPLITS = ("article_train", "train")
 
 def quality_record(gold: Sequence[str], fp32: np.ndarray, int8: np.ndarray) -> dict:
     """How the int8 model compares with fp32 on the same labelled sentences."""
-    fp32_f1 = evaluate(list(gold), [LABELS[i] for i in fp32.argmax(axis=1)], bootstrap=0)["macro_f1"]
-    int8_f1 = evaluate(list(gold), [LABELS[i] for i in int8.argmax(axis=1)], bootstrap=0)["macro_f1"]
+    fp32_f1 = evaluate(list(gold), labels_of(fp32), bootstrap=0)["macro_f1"]
+    int8_f1 = evaluate(list(gold), labels_of(int8), bootstrap=0)["macro_f1"]
     return {
         "n": len(gold),
         "fp32_macro_f1": fp32_f1,
