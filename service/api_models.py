@@ -14,12 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from service.limits import (
     MAX_ARTICLE_CHARS,
+    MAX_LABEL_ROWS,
     MAX_TEXT_CHARS,
     MAX_TEXTS_PER_REQUEST,
     MAX_TRACK_ARTICLES,
     MAX_URL_CHARS,
 )
-from stance.labels import LABELS
+from stance.labels import ACTORS, LABELS
 from stance.sentence_rows import PROBABILITY_COLUMNS
 from stance.tracking import PERIODS
 
@@ -123,6 +124,9 @@ class StoredSentence(_StoredProbabilities):
     actor_rule: str | None
     actor_detail: str | None
     uncertain: bool = False
+    label_source: Literal["human", "model"] | None = Field(
+        None, description="human where a reviewed label (POST /labels, `stance review import --db`) "
+                          "replaced the model's: its label, confidence 1 and actor")
 
 
 class StoredArticle(BaseModel):
@@ -158,6 +162,60 @@ class PostedArticle(StoredArticle):
 class ErrorBody(BaseModel):
     error: str
     field: str | None = None
+
+
+Actor = Literal[ACTORS]  # type: ignore[valid-type]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Offset = Annotated[int, Field(ge=0, le=2 ** 31 - 1)]
+
+
+class LabelRow(BaseModel):
+    """One reviewed sentence, as `stance review import -o` writes it (other fields are kept)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    article_id: str = Field(min_length=1, description="the article's key in the store (the id it "
+                                                      "was ingested under)")
+    start: Offset
+    end: Offset
+    text_sha256: Sha256 = Field(description="SHA-256 of the sentence text: a label lands only on "
+                                            "a sentence that still reads the same")
+    label: Label | None = Field(None, description="null (or left out): annotators tied; removes "
+                                                  "an earlier label of the sentence")
+    actor: Actor | None = None
+
+
+class LabelsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    labels: Annotated[list[LabelRow], Field(max_length=MAX_LABEL_ROWS)]
+
+
+class LabelOutcomeRow(BaseModel):
+    row: str = Field(description="labels[i]: the row this answers")
+    status: Literal["added", "replaced", "unchanged", "removed", "tie", "rejected"]
+    reason: str | None
+    article_id: int | None = Field(description="the store's id of the article")
+    sentence_index: int | None
+
+
+class StoredLabels(BaseModel):
+    """POST /labels: what became of each row (rejected rows stored nothing; the others did)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    stored: int = Field(description="rows the store took (added, replaced, unchanged, removed, tie)")
+    rejected: int
+    rows: list[LabelOutcomeRow]
+
+
+class LabelsRejected(ErrorBody):
+    """A POST /labels with rows the store refused: ``rows`` says which and why (the good rows are
+    stored); a body that is not a list of rows at all has ``error`` and ``field`` only."""
+
+    stored: int | None = None
+    rejected: int | None = None
+    rows: list[LabelOutcomeRow] | None = None
 
 
 class ModelDescription(BaseModel):

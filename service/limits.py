@@ -23,6 +23,8 @@ MAX_ARTICLE_CHARS = 200_000
 MAX_TRACK_ARTICLES = 500
 # POST /articles: characters of its optional url.
 MAX_URL_CHARS = 2_048
+# POST /labels: label rows per request (a review round is a few hundred; more go in several).
+MAX_LABEL_ROWS = 1_000
 # Any request body, checked before it is parsed. JSON may escape every character as \uXXXX.
 MAX_BODY_BYTES = 4 * 1024 * 1024
 

@@ -20,9 +20,12 @@ from service.api_models import (
     ArticleScore,
     Classification,
     ErrorBody,
+    LabelsBody,
+    LabelsRejected,
     ModelDescription,
     PostedArticle,
     StoredArticle,
+    StoredLabels,
     TrackRow,
 )
 from stance.labels import ACTORS, DEFAULT_SCHEMA, LabelSchema
@@ -97,6 +100,21 @@ _STORE_GETS = {
         "errors": {404: "model_version has no predictions in the store"},
     },
 }
+_LABELS = {
+    "operationId": "stance__labels",
+    "description": "Store reviewed labels (the rows `stance review import -o` writes) in the corpus "
+                   "store: GET /timeline and GET /articles/{id} then use each in place of the "
+                   "model's (label_source: human). Each row is answered: added, replaced (a later "
+                   "review of the sentence), unchanged (the same row again), removed or tie (no "
+                   "label: annotators tied), or rejected with its reason; rejected rows store "
+                   "nothing, the others are stored.",
+    "ok": "Every row stored",
+    "errors": {409: "A row does not match the store (unknown article, no sentence at its offsets, "
+                    "text hash mismatch): rows says which; the other rows are stored",
+               422: "A row is no valid label row (unknown label or actor, a missing field), or the "
+                    "body is not {labels: [...]}: rows (or field) says which; the other rows are "
+                    "stored"},
+}
 _OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/metrics")
 
 DOCS_PAGE = """<!DOCTYPE html>
@@ -139,7 +157,7 @@ def build_spec(base: dict, token_required: bool, schema: LabelSchema = DEFAULT_S
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     for model in (ErrorBody, ModelDescription, Classification, ArticleScore, TrackRow, StoredArticle,
-                  PostedArticle):
+                  PostedArticle, LabelsBody, StoredLabels, LabelsRejected):
         schemas.update(_schemas(model))
     components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer",
                                                 "description": "Required when STANCE_API_TOKEN is set"}}
@@ -179,6 +197,22 @@ def build_spec(base: dict, token_required: bool, schema: LabelSchema = DEFAULT_S
                 **{str(code): _error_response(text) for code, text in sorted(errors.items())},
             },
         }}
+    rejected = {"content": {"application/json": {"schema": {
+        "$ref": "#/components/schemas/LabelsRejected"}}}}
+    errors = {code: text for code, text in _POST_ERRORS.items() if code != 422}
+    paths["/labels"] = {"post": {
+        "operationId": _LABELS["operationId"], "description": _LABELS["description"],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/LabelsBody"}}}},
+        "responses": {
+            "200": {"description": _LABELS["ok"], "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/StoredLabels"}}}},
+            **{str(code): _error_response(text) for code, text in sorted({**errors,
+                                                                          **unauthorized}.items())},
+            **{str(code): {"description": text, **rejected}
+               for code, text in _LABELS["errors"].items()},
+        },
+    }}
     for path in _OPEN_PATHS:
         for operation in paths.get(path, {}).values():
             operation.setdefault("responses", {})["400"] = {"description": "Host header not allowed"}

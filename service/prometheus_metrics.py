@@ -28,8 +28,9 @@ from stance.labels import LABELS
 REGISTRY = CollectorRegistry(auto_describe=True)
 UNMATCHED = "unmatched"
 # Route templates the service answers; anything else is UNMATCHED.
-ROUTES = frozenset({"/classify", "/score_article", "/track", "/articles", "/timeline", "/model", "/livez",
-                    "/readyz", "/healthz", "/metrics", "/", "/docs.json", "/schema.json"})
+ROUTES = frozenset({"/classify", "/score_article", "/track", "/articles", "/labels", "/timeline",
+                    "/model", "/livez", "/readyz", "/healthz", "/metrics", "/", "/docs.json",
+                    "/schema.json"})
 _PREFIX_ROUTES = ("/static_content/",)
 _ARTICLE_ROUTE = "/articles/{article_id}"
 _METHODS = frozenset({"GET", "POST", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})

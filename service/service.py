@@ -10,6 +10,11 @@
   scored there, or found as a duplicate (same URL or text); ``GET /articles/{id}`` → a stored
   article with its sentence predictions; ``GET /timeline?by=month&actor=…&since=…`` → the
   ``stance track --db`` table (service/corpus.py: the store file and its one writer).
+- ``POST /labels`` ``{"labels": [row, ...]}`` (rows as `stance review import -o` writes them) →
+  the reviewed labels stored, one answer per row; the store routes then use them in place of the
+  model's (``label_source``). 200 when every row is stored; 422 when a row is no valid label row
+  (unknown label or actor…), else 409 when a row does not match the store (unknown article or
+  sentence, text hash mismatch): the body says which and why, and the good rows are stored.
 - ``GET /model`` → model name, version, labels, training date, headline metrics and the active backend.
 - BentoML's ``/livez`` and ``/readyz``; ``/metrics`` (Prometheus, service/prometheus_metrics.py); the
   OpenAPI docs at ``/`` and ``/docs.json`` (service/openapi.py).
@@ -83,7 +88,9 @@ from service.validation import (
     article_query,
     article_request,
     classify_texts,
+    labels_request,
     min_confidence_of,
+    parse_json_body,
     post_article_request,
     score_article_request,
     timeline_query,
@@ -221,6 +228,35 @@ async def timeline_endpoint(request: Request) -> JSONResponse:
     return rows if isinstance(rows, JSONResponse) else JSONResponse(rows)
 
 
+def _store_labels(service, rows: list) -> JSONResponse:
+    from stance import store_labels
+
+    with service.corpus.writer() as store:
+        outcomes = store_labels.import_labels(
+            store, ((f"labels[{i}]", row) for i, row in enumerate(rows)), source="POST /labels")
+    rejected = [o for o in outcomes if o.status == store_labels.REJECTED]
+    body = {"stored": len(outcomes) - len(rejected), "rejected": len(rejected),
+            "rows": [o.to_dict() for o in outcomes]}
+    if not rejected:
+        return JSONResponse(body)
+    first = next((o for o in rejected if o.malformed), rejected[0])
+    error = (f"{len(rejected)} of {len(outcomes)} label row(s) not stored (the others were); "
+             f"{first.where}: {first.reason}")
+    return JSONResponse({"error": error, "field": first.where, **body},
+                        status_code=422 if first.malformed else 409)
+
+
+async def labels_endpoint(request: Request) -> JSONResponse:
+    """POST /labels: reviewed labels into the store, each row answered (service/service.py doc)."""
+    try:
+        rows = labels_request(parse_json_body(await request.body()))
+        return await run_in_threadpool(_store_labels, bentoml.get_current_service(), rows)
+    except RequestRejected as exc:
+        return JSONResponse(exc.to_dict(), status_code=exc.status)
+    except StoreUnavailable as exc:
+        return _unavailable(exc)
+
+
 # BentoML restarts a worker whose start-up fails, forever; a model that cannot serve must instead stop
 # `bentoml serve` (and `bentoml build`) at once, so it is loaded and probed on import, before any
 # worker exists. A worker (its index is set before it imports us) checks what it serves instead.
@@ -230,11 +266,13 @@ else:
     die_with_parent()
     limit_header_time(HEADER_TIMEOUT_S)
 
-# BentoML APIs are POST only; the GET route lives in a small mounted ASGI app.
+# BentoML APIs are POST only; the GET routes live in a small mounted ASGI app, and so does POST
+# /labels, whose rows are checked one by one (a BentoML API would refuse the whole body).
 info_app = Starlette(routes=[Route("/model", model_endpoint, methods=["GET"]),
                              Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
                              Route("/articles/{article_id}", article_endpoint, methods=["GET"]),
-                             Route("/timeline", timeline_endpoint, methods=["GET"])])
+                             Route("/timeline", timeline_endpoint, methods=["GET"]),
+                             Route("/labels", labels_endpoint, methods=["POST"])])
 
 
 @bentoml.asgi_app(info_app, path="/")
@@ -384,5 +422,5 @@ StanceService.add_asgi_middleware(DocsMiddleware, base_spec=lambda: StanceServic
 StanceService.add_asgi_middleware(
     RequestGuardMiddleware,
     checks={"/classify": classify_texts, "/score_article": score_article_request, "/track": track_request,
-            "/articles": post_article_request},
+            "/articles": post_article_request, "/labels": labels_request},
 )

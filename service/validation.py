@@ -13,6 +13,7 @@ from http import HTTPStatus
 from service.limits import (
     MAX_ARTICLE_CHARS,
     MAX_BODY_BYTES,
+    MAX_LABEL_ROWS,
     MAX_TEXT_CHARS,
     MAX_TEXTS_PER_REQUEST,
     MAX_TRACK_ARTICLES,
@@ -192,6 +193,27 @@ def post_article_request(payload: object) -> Article:
                               f"field 'url' has {len(url)} characters; the limit is {MAX_URL_CHARS}",
                               "url")
     return score_article_request(payload)
+
+
+def labels_request(payload: object) -> list:
+    """The ``labels`` of a POST /labels body: a list of at most MAX_LABEL_ROWS rows. The rows
+    themselves are checked one by one when stored, so one bad row does not cost the others."""
+    body = _object(payload)
+    unknown = sorted(set(body) - {"labels"})
+    if unknown:
+        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                              f"unknown field {unknown[0]!r}; the body is {{\"labels\": [...]}}",
+                              unknown[0])
+    rows = body.get("labels")
+    if not isinstance(rows, list):
+        raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY,
+                              "field 'labels' is required: a list of label rows (as `stance review "
+                              "import -o` writes them)", "labels")
+    if len(rows) > MAX_LABEL_ROWS:
+        raise RequestRejected(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                              f"field 'labels' holds {len(rows)} rows; the limit is {MAX_LABEL_ROWS} "
+                              "per request", "labels")
+    return rows
 
 
 def article_id_of(raw: str) -> int | None:

@@ -324,6 +324,9 @@ def _cmd_score_db(args) -> int:
         if value:
             raise UsageError(f"{flag} does not apply with --db: scores go to the store (read them "
                              "with `stance track --db`); a killed run resumes by itself")
+    if args.labels:
+        raise UsageError("--labels does not apply with --db: put the labels into the store with "
+                         "`stance review store LABELS.jsonl --db` and every reader of it uses them")
     _read_options(args)
     classifier = _load_classifier(args)
     with _open_store(args) as store:
@@ -622,7 +625,8 @@ def _cmd_track_db(args, table_fmt: str, sentences_fmt: str | None, events: list)
         raise UsageError("with --db, track reads the store: add inputs with `stance ingest` and "
                          "score them with `stance score --db` first")
     if args.labels:
-        raise UsageError("--labels applies to inputs scored now: the store keeps the model's labels")
+        raise UsageError("--labels applies to inputs scored now: with --db, import the labels into "
+                         "the store (`stance review import … --db`) and track reads them there")
     by_actor = _ACTOR_LEVELS[args.by_actor]
     with _open_store(args, read_only=True) as store:
         version = _store_version(store, args.model_version)
@@ -733,6 +737,9 @@ def _cmd_network(args) -> int:
         if args.paths:
             raise UsageError("with --db, network reads the store: add inputs with `stance ingest` "
                              "and score them with `stance score --db` first")
+        if args.labels:
+            raise UsageError("--labels applies to inputs scored now: with --db, import the labels "
+                             "into the store (`stance review import … --db`)")
         with _open_store(args, read_only=True) as store:
             version = _store_version(store, args.model_version)
             if version is None:
@@ -909,7 +916,9 @@ def _add_tracking_parsers(sub) -> None:
     nw.add_argument("--detail", action="store_true",
                     help="actor nodes are countries and organisations (actor_detail: US, HU, NATO…)")
     _add_input_options(nw)
-    _add_db(nw, "build the network from the store's predictions instead of scoring inputs")
+    _add_labels(nw)
+    _add_db(nw, "build the network from the store's predictions (and human labels) instead of "
+                "scoring inputs")
     nw.add_argument("--model-version", default=None,
                     help="with --db: whose predictions (default: the model that scored last)")
     _add_common(nw)
@@ -939,10 +948,26 @@ def _cmd_review_export(args) -> int:
         raise UsageError("pass -o TASKS.json (Label Studio) and/or --csv TASKS.csv")
     if args.n < 1:
         raise UsageError(f"-n must be at least 1, got {args.n}")
-    try:
-        rows = review.read_scored(args.scored)
-    except review.ReviewError as exc:
-        raise UsageError(str(exc)) from None
+    if (args.db is None) == (not args.scored):
+        raise UsageError("pass the scored rows (`stance score -o FILE.jsonl`) or --db to sample "
+                         "the store's predictions, not both")
+    reviewed: set = set()
+    if args.db is not None:
+        from stance.store_labels import review_rows, reviewed_keys
+
+        if args.articles:
+            raise UsageError("--articles is for scored files: the store keeps dates and outlets")
+        with _open_store(args, read_only=True) as store:
+            version = _store_version(store, args.model_version)
+            if version is None:
+                return EXIT_NOTHING_SCORED
+            rows, reviewed = review_rows(store, version), reviewed_keys(store)
+        args.model_version = version
+    else:
+        try:
+            rows = review.read_scored(args.scored)
+        except review.ReviewError as exc:
+            raise UsageError(str(exc)) from None
     articles = _read_articles(args.articles)
     if articles is not None:
         missing = sorted({r["article_id"] for r in rows} - set(articles))
@@ -954,14 +979,18 @@ def _cmd_review_export(args) -> int:
         pool = review.candidates(rows, articles, ActorAttributor())
     except review.ReviewError as exc:
         raise UsageError(str(exc)) from None
+    if reviewed:
+        # Sentences the store already holds a human label for are not asked again.
+        pool = [c for c in pool if (c.article_id, c.start, c.end) not in reviewed]
     if not pool:
-        print("nothing to review: no content sentences in the scored rows", file=sys.stderr)
+        print("nothing to review: no content sentences in the scored rows"
+              + (" left without a human label" if reviewed else ""), file=sys.stderr)
         return EXIT_NOTHING_SCORED
     if all(c.published is None for c in pool):
         print("note: no publication dates (pass --articles with the inputs given to `stance score`): "
               "the sample is not stratified by month", file=sys.stderr)
     chosen = review.select(pool, args.n, args.random_share, args.by, args.seed)
-    tasks = [review.task(c, sample, args.model_version) for c, sample in chosen]
+    tasks = [review.task(c, sample, args.model_version or "unknown") for c, sample in chosen]
     for path in review.write(tasks, Path(args.output) if args.output else None,
                              Path(args.csv) if args.csv else None):
         print(f"wrote {path}", file=sys.stderr)
@@ -973,6 +1002,9 @@ def _cmd_review_export(args) -> int:
 
 def _cmd_review_import(args) -> int:
     from stance import corrections
+
+    if not args.output and args.db is None:
+        raise UsageError("pass -o LABELS.jsonl and/or --db FILE: where the labels go")
 
     try:
         tasks = corrections.read_tasks(args.tasks) if args.tasks else None
@@ -996,8 +1028,13 @@ def _cmd_review_import(args) -> int:
     if not rows:
         print(f"nothing imported: {len(imported.rejected)} annotation(s) rejected", file=sys.stderr)
         return EXIT_NOTHING_SCORED
-    print(f"wrote {corrections.write_labels(rows, args.output)} ({len(rows)} sentence(s); "
-          f"{len(imported.rejected)} annotation(s) rejected)", file=sys.stderr)
+    if args.output:
+        print(f"wrote {corrections.write_labels(rows, args.output)} ({len(rows)} sentence(s); "
+              f"{len(imported.rejected)} annotation(s) rejected)", file=sys.stderr)
+    if args.db is not None:
+        stored = _labels_into_store(args, rows, args.exports)
+        if not stored and not args.output:
+            return EXIT_NOTHING_SCORED
     report = corrections.agreement_report(rows)
     print(corrections.format_report(report))
     if args.report:
@@ -1007,13 +1044,42 @@ def _cmd_review_import(args) -> int:
     return EXIT_OK
 
 
+def _labels_into_store(args, rows: list[dict], sources: list[str]) -> int:
+    """Store the resolved label rows; every row the store refuses reported with its reason.
+    How many rows it took."""
+    from stance import store_labels
+
+    with _open_store(args) as store:
+        outcomes = store_labels.import_labels(
+            store, ((f"{r['article_id']} [{r['start']}:{r['end']}]", r) for r in rows),
+            source=", ".join(sources))
+        path = store.path
+    for outcome in outcomes:
+        if outcome.status == store_labels.REJECTED:
+            print(f"not applied {outcome.where}: {outcome.reason}", file=sys.stderr)
+    print(f"human labels in {path}: {store_labels.summary(outcomes)}", file=sys.stderr)
+    return sum(o.status != store_labels.REJECTED for o in outcomes)
+
+
+def _cmd_review_store(args) -> int:
+    """`stance review store LABELS.jsonl... --db`: label files written earlier, into the store."""
+    from stance.corrections import CorrectionsError, read_labels
+
+    try:
+        rows = read_labels(args.labels)
+    except CorrectionsError as exc:
+        raise UsageError(str(exc)) from None
+    return EXIT_OK if _labels_into_store(args, rows, args.labels) else EXIT_NOTHING_SCORED
+
+
 def _add_review_parsers(sub) -> None:
     from stance.review import UNCERTAINTY
 
     rv = sub.add_parser("review", help="sample sentences for human review; import the corrections")
     rv_sub = rv.add_subparsers(dest="review_command", required=True)
     ex = rv_sub.add_parser("export", help="Label Studio tasks and a CSV of sentences to review")
-    ex.add_argument("scored", nargs="+", help="sentence rows from `stance score -o FILE.jsonl`")
+    ex.add_argument("scored", nargs="*", help="sentence rows from `stance score -o FILE.jsonl` "
+                                              "(or --db)")
     ex.add_argument("-o", "--output", default=None, metavar="TASKS.json",
                     help="Label Studio tasks; the labelling config goes beside it "
                          "(TASKS.label_config.xml)")
@@ -1028,16 +1094,20 @@ def _add_review_parsers(sub) -> None:
     ex.add_argument("--articles", nargs="+", default=None, metavar="INPUT",
                     help="the inputs given to `stance score`: publication date and outlet for "
                          "stratifying")
-    ex.add_argument("--model-version", default="unknown",
-                    help="the model that scored the rows, kept in every task")
+    ex.add_argument("--model-version", default=None,
+                    help="the model that scored the rows, kept in every task (with --db: whose "
+                         "predictions to sample, default the latest)")
     ex.add_argument("--seed", type=int, default=13, help="seed of the random share")
+    _add_db(ex, "sample the store's predictions (sentences it holds a human label for are left "
+                "out)")
     _add_common(ex, model=False)
     ex.set_defaults(func=_cmd_review_export)
 
     im = rv_sub.add_parser("import", help="validate reviewed labels into a label file; agreement")
     im.add_argument("exports", nargs="+",
                     help="Label Studio JSON (or JSON-MIN) exports and/or filled-in CSV files")
-    im.add_argument("-o", "--output", required=True, metavar="LABELS.jsonl", help="the label file")
+    im.add_argument("-o", "--output", default=None, metavar="LABELS.jsonl",
+                    help="the label file (-o and/or --db)")
     im.add_argument("--tasks", default=None, metavar="TASKS.json",
                     help="the exported tasks: answers to any other task are rejected")
     im.add_argument("--articles", nargs="+", default=None, metavar="INPUT",
@@ -1046,8 +1116,17 @@ def _add_review_parsers(sub) -> None:
                     help="this annotator's answer decides where annotators disagree")
     im.add_argument("--report", default=None, metavar="REPORT.json",
                     help="agreement and model accuracy as JSON")
+    _add_db(im, "store the labels in the corpus store, where `track --db`, `export --db`, "
+                "`network --db` and the service use them in place of the model's")
     _add_common(im, model=False)
     im.set_defaults(func=_cmd_review_import)
+
+    st = rv_sub.add_parser("store", help="put label files (`review import -o`) into the corpus store")
+    st.add_argument("labels", nargs="+", metavar="LABELS.jsonl", help="label files; a later file's "
+                    "row for a sentence replaces an earlier one")
+    _add_db(st, "the corpus store")
+    _add_common(st, model=False)
+    st.set_defaults(func=_cmd_review_store)
 
 
 def _version() -> str:

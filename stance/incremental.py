@@ -101,8 +101,72 @@ def _score_batch(store: Store, classifier, version: str, chosen: list[int], batc
                                     published.get(article_id))
                for article_id, (texts, furniture), probs in zip(chosen, groups, probabilities,
                                                                 strict=True)]
+    humans = store.human_labels_of(chosen)
+    corrected = []
+    for article_id, probs, article_holders in zip(chosen, probabilities, holders, strict=True):
+        if article_id in humans:
+            stored = [(max(p, key=p.get), *_attribution(h)) for p, h in zip(probs, article_holders,
+                                                                          strict=True)]
+            corrected += human_attributions(attributor, version, article_id, sentences[article_id],
+                                            stored, published.get(article_id), humans[article_id])
     store.add_predictions(version, _batch_table(version, chosen, sentences, probabilities, holders),
-                          chosen)
+                          chosen, corrected)
+
+
+def _attribution(holder) -> tuple:
+    return holder.actor, holder.surface, holder.rule, _detail(holder)
+
+
+def human_attributions(attributor, version: str, article_id: int, sentences: list[tuple],
+                       stored: list[tuple], published: str | None,
+                       humans: dict[int, tuple[str, str | None]]) -> list[tuple]:
+    """The ``human_attributions`` rows of one article and version: where the attribution that
+    `stance track --labels` gives differs from the one stored with the prediction.
+
+    ``sentences``: (index, text, furniture) in order; ``stored``: (label, actor, surface, rule,
+    detail) of ``version``'s prediction for each; ``humans``: (label, actor) by sentence index.
+    The attributor reads the human labels in place of the model's (its learned decision weighs
+    each sentence's label, and a holder's country carries to the next sentences), and a
+    reviewer's actor replaces the one it names, its surface, rule and country being the rules'.
+    """
+    labels = [humans[index][0] if index in humans else row[0]
+              for (index, _text, _furniture), row in zip(sentences, stored, strict=True)]
+    holders = attributor.attribute([s[1] for s in sentences], [s[2] for s in sentences], labels,
+                                   published)
+    rows = []
+    for (index, _text, _furniture), row, holder in zip(sentences, stored, holders, strict=True):
+        found = _attribution(holder)
+        reviewer = humans.get(index, (None, None))[1]
+        if reviewer is not None and reviewer != holder.actor:
+            found = (reviewer, None, "human", None)
+        if found != tuple(row[1:]):
+            rows.append((article_id, index, version, *found))
+    return rows
+
+
+def refresh_attributions(store: Store, ids: list[int], attributor=None) -> int:
+    """Recompute ``human_attributions`` of the articles ``ids`` for every version that scored
+    them, after their human labels changed (inside the caller's transaction); the rows written."""
+    attributor = attributor or ActorAttributor()
+    humans = store.human_labels_of(ids)
+    sentences = store.sentences_of(ids) if ids else {}
+    published = store.published_of(ids) if ids else {}
+    rows = []
+    for article_id in ids:
+        if article_id not in humans:  # its last label removed: nothing to correct
+            continue
+        predicted: dict[str, dict[int, tuple]] = {}
+        for version, index, *row in store.db.execute(
+                """SELECT model_version, sentence_index, label, actor, actor_surface, actor_rule,
+                          actor_detail FROM predictions WHERE article_id = ?""",
+                [article_id]).fetchall():
+            predicted.setdefault(version, {})[index] = tuple(row)
+        for version, by_index in predicted.items():
+            stored = [by_index[index] for index, _text, _furniture in sentences[article_id]]
+            rows += human_attributions(attributor, version, article_id, sentences[article_id],
+                                       stored, published.get(article_id), humans[article_id])
+    store.replace_attributions(ids, rows)
+    return len(rows)
 
 
 def _batches(candidates: list[tuple[int, str, int]]):

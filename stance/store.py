@@ -15,6 +15,19 @@ Tables (schema version in ``schema_info``; :data:`MIGRATIONS` brings an older fi
 - ``scored_articles``: (``article_id``, ``model_version``, ``scored_at``), written in the same
   transaction as the article's predictions: the marker that an article is done, so a killed
   run loses at most the batch in flight and the next run starts after the last committed one.
+- ``human_labels`` (schema 2): one reviewed label per sentence (``article_id``,
+  ``sentence_index``, its ``start_char``/``end_char`` and ``text_sha256``), with ``actor``,
+  ``agreement``, ``actor_agreement``, ``annotators`` (how many) and ``annotations`` (JSON: who
+  said what) as `stance review import` resolves them, ``sample``, ``reviewed_model``,
+  ``source`` and ``imported_at`` (:mod:`stance.store_labels` writes it).
+- ``human_attributions`` (schema 2): per (sentence, ``model_version``), the attribution the
+  attributor gives once the human labels of the article are in (the learned actor decision
+  reads each sentence's label), with the reviewer's actor in place of its own as `stance track
+  --labels` does; only where it differs from the prediction's.
+
+The reports read predictions through :meth:`Store.predictions`: a human label (confidence 1,
+``label_source`` ``human``) and its attribution in place of the model's; the ``p_*`` columns stay
+the model's.
 
 An article already stored under the same URL or the same text is a duplicate and is not added.
 DuckDB lets one process write a file at a time; a second writer gets a clear error.
@@ -69,10 +82,46 @@ _SCHEMA_1 = [
         article_id BIGINT NOT NULL, model_version VARCHAR NOT NULL, scored_at TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (article_id, model_version))""",
 ]
+_SCHEMA_2 = [
+    """CREATE TABLE human_labels (
+        article_id BIGINT NOT NULL, sentence_index INTEGER NOT NULL, start_char INTEGER NOT NULL,
+        end_char INTEGER NOT NULL, text_sha256 VARCHAR NOT NULL, label VARCHAR NOT NULL,
+        actor VARCHAR, agreement VARCHAR, actor_agreement VARCHAR, annotators INTEGER NOT NULL,
+        annotations VARCHAR, sample VARCHAR, reviewed_model VARCHAR, source VARCHAR,
+        imported_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (article_id, sentence_index))""",
+    """CREATE TABLE human_attributions (
+        article_id BIGINT NOT NULL, sentence_index INTEGER NOT NULL, model_version VARCHAR NOT NULL,
+        actor VARCHAR NOT NULL, actor_surface VARCHAR, actor_rule VARCHAR, actor_detail VARCHAR,
+        PRIMARY KEY (article_id, sentence_index, model_version))""",
+]
 # MIGRATIONS[n] takes a file from schema version n to n + 1; version 0 is an empty file. Append,
 # never edit: a file made by any release upgrades by running the steps it has not seen.
-MIGRATIONS: list[list[str]] = [_SCHEMA_1]
+MIGRATIONS: list[list[str]] = [_SCHEMA_1, _SCHEMA_2]
+# The oldest schema a read-only connection reads without migrating: schema 2 only added the
+# human-label tables, and a file without them holds no human label.
+READ_AS_IS = 1
+HUMAN_LABELS_SINCE = 2
 _WHITESPACE = re.compile(r"\s+")
+ATTRIBUTION_COLUMNS = ("actor", "actor_surface", "actor_rule", "actor_detail")
+_PLAIN = "(SELECT *, 'model' AS label_source FROM predictions)"
+
+
+def _corrected() -> str:
+    attribution = ", ".join(f"CASE WHEN c.article_id IS NULL THEN p.{name} ELSE c.{name} END AS {name}"
+                            for name in ATTRIBUTION_COLUMNS)
+    return f"""(SELECT p.article_id, p.sentence_index, p.model_version,
+            coalesce(h.label, p.label) AS label,
+            CASE WHEN h.label IS NULL THEN p.confidence ELSE 1.0::DOUBLE END AS confidence,
+            {", ".join(f"p.{name}" for name in PROBABILITY_COLUMNS)}, p.furniture, {attribution},
+            CASE WHEN h.label IS NULL THEN 'model' ELSE 'human' END AS label_source
+        FROM predictions p
+        LEFT JOIN human_labels h ON h.article_id = p.article_id
+             AND h.sentence_index = p.sentence_index AND NOT p.furniture
+        LEFT JOIN human_attributions c ON c.article_id = p.article_id
+             AND c.sentence_index = p.sentence_index AND c.model_version = p.model_version)"""
+
+
+_CORRECTED = _corrected()
 
 
 class StoreError(Exception):
@@ -274,12 +323,17 @@ class Store:
             out[article_id].append((index, text, furniture))
         return out
 
-    def add_predictions(self, version: str, table, article_ids: list[int]) -> None:
-        """Insert one batch of prediction rows and mark its articles scored, atomically."""
+    def add_predictions(self, version: str, table, article_ids: list[int],
+                        attributions: list[tuple] = ()) -> None:
+        """Insert one batch of prediction rows (and the ``human_attributions`` rows that go with
+        them) and mark its articles scored, atomically."""
         import pyarrow as pa
 
         self.db.execute("BEGIN TRANSACTION")
         try:
+            if attributions:
+                self.db.executemany("INSERT INTO human_attributions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                    list(attributions))
             self.db.register("_new_predictions", table)
             self.db.execute(f"INSERT INTO predictions ({', '.join(table.column_names)}) "
                             "SELECT * FROM _new_predictions")
@@ -319,6 +373,38 @@ class Store:
         return [r[0] for r in self.db.execute("SELECT model_version FROM models ORDER BY registered_at")
                 .fetchall()]
 
+    # --- human labels -------------------------------------------------------------------------
+
+    def human_label_count(self) -> int:
+        if self.schema_version() < HUMAN_LABELS_SINCE:  # an older file opened read-only
+            return 0
+        return self.db.execute("SELECT count(*) FROM human_labels").fetchone()[0]
+
+    def predictions(self) -> str:
+        """SQL of the predictions as every report reads them (a subquery: ``FROM {it} p``), with
+        ``label_source``; the human labels' overlay only when the store holds one, so a store
+        without any reads its table as before."""
+        return _CORRECTED if self.human_label_count() else _PLAIN
+
+    def replace_attributions(self, ids: list[int], rows: list[tuple]) -> None:
+        """The ``human_attributions`` of the articles ``ids`` become ``rows`` (caller's transaction)."""
+        if ids:
+            self.db.execute("DELETE FROM human_attributions WHERE list_contains(?, article_id)",
+                            [list(ids)])
+        if rows:
+            self.db.executemany("INSERT INTO human_attributions VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def human_labels_of(self, ids: list[int]) -> dict[int, dict[int, tuple[str, str | None]]]:
+        """(label, actor) of every reviewed sentence of the articles ``ids``, by sentence index."""
+        out: dict[int, dict[int, tuple[str, str | None]]] = {}
+        if not ids:
+            return out
+        for article_id, index, label, actor in self.db.execute(
+                """SELECT article_id, sentence_index, label, actor FROM human_labels
+                   WHERE list_contains(?, article_id)""", [list(ids)]).fetchall():
+            out.setdefault(article_id, {})[index] = (label, actor)
+        return out
+
     # --- reading ------------------------------------------------------------------------------
 
     def is_scored(self, article_id: int, version: str) -> bool:
@@ -327,7 +413,8 @@ class Store:
 
     def article(self, article_id: int, version: str | None) -> dict | None:
         """One stored article with its sentences and ``version``'s prediction for each (the
-        prediction fields are None while ``version`` has not scored it); None when there is no
+        prediction fields are None while ``version`` has not scored it), a human label in place
+        of the model's where one is stored (``label_source`` says which); None when there is no
         such article. Dates are ISO strings."""
         if not -(2 ** 63) <= article_id < 2 ** 63:
             return None
@@ -346,12 +433,11 @@ class Store:
         article["warnings"] = list(article["warnings"] or [])
         article["model_version"] = version
         article["scored"] = version is not None and self.is_scored(article_id, version)
-        fields = ("label", "confidence", *PROBABILITY_COLUMNS, "actor", "actor_surface", "actor_rule",
-                  "actor_detail")
+        fields = ("label", "confidence", *PROBABILITY_COLUMNS, *ATTRIBUTION_COLUMNS, "label_source")
         rows = self.db.execute(
             f"""SELECT s.sentence_index, s.start_char, s.end_char, s.text, s.furniture,
                        {", ".join(f"p.{name}" for name in fields)}
-                FROM sentences s LEFT JOIN predictions p ON p.article_id = s.article_id
+                FROM sentences s LEFT JOIN {self.predictions()} p ON p.article_id = s.article_id
                      AND p.sentence_index = s.sentence_index AND p.model_version = ?
                 WHERE s.article_id = ? ORDER BY s.sentence_index""", [version, article_id]).fetchall()
         article["sentences"] = [
@@ -396,7 +482,7 @@ def open_store(path: str | None = None, read_only: bool = False) -> Store:
     try:
         if read_only:
             version = store.schema_version()
-            if version != len(MIGRATIONS):
+            if not READ_AS_IS <= version <= len(MIGRATIONS):
                 raise StoreError(f"{path}: schema version {version}, this stance reads "
                                  f"{len(MIGRATIONS)}: open it once for writing to migrate it")
         else:
@@ -417,7 +503,8 @@ def timeline(store: Store, version: str, by: str = "month", by_actor: bool | str
              since: str | None = None) -> list[dict]:
     """The ``stance track`` table from the store, counted in SQL: the same rows as
     :func:`stance.tracking.aggregate` over the same predictions (furniture and sentences below
-    ``min_confidence`` left out; ``actor`` and ``since`` narrow it).
+    ``min_confidence`` left out; ``actor`` and ``since`` narrow it), human labels in place of
+    the model's as `stance track --labels` puts them.
 
     Rows are grouped on the date truncated to the period's first day (``date_trunc``, integer
     work) and only the grouped rows are written as ISO periods; articles per row are counted
@@ -445,11 +532,12 @@ def timeline(store: Store, version: str, by: str = "month", by_actor: bool | str
         params.append(dt.date.fromisoformat(since))
     condition = " AND ".join(where)
     start = f"date_trunc('{_TRUNCATE[by]}', a.published)"
+    source = store.predictions()
     per_label = store.db.execute(
         f"""SELECT {start}, {group_actor}, p.label, count(*), sum(p.confidence)
-            FROM predictions p {joined} WHERE {condition} GROUP BY ALL""", params).fetchall()
+            FROM {source} p {joined} WHERE {condition} GROUP BY ALL""", params).fetchall()
     per_row = store.db.execute(
-        f"""WITH pa AS (SELECT p.article_id, {group_actor} AS actor FROM predictions p {joined}
+        f"""WITH pa AS (SELECT p.article_id, {group_actor} AS actor FROM {source} p {joined}
                         WHERE {condition} GROUP BY ALL)
             SELECT {start}, pa.actor, count(*) FROM pa JOIN articles a ON a.id = pa.article_id
             GROUP BY ALL""", params).fetchall()
@@ -502,7 +590,7 @@ def network_counts(store: Store, version: str, by: str = "year", detail: bool = 
         params.append(min_confidence)
     rows = store.db.execute(
         f"""SELECT date_trunc('{_TRUNCATE[by]}', a.published), {holder}, p.label, count(*)
-            FROM predictions p JOIN articles a ON a.id = p.article_id
+            FROM {store.predictions()} p JOIN articles a ON a.id = p.article_id
             WHERE {" AND ".join(where)} GROUP BY ALL""", params).fetchall()
     counts: dict[tuple[str, str, str], int] = {}
     for day, who, label, n in rows:

@@ -3,7 +3,8 @@
 Layout of the output directory::
 
     export.json                        what was exported (model version, counts, schema)
-    sentences/year=2022/part-0.parquet one row per sentence with that version's prediction
+    sentences/year=2022/part-0.parquet one row per sentence with that version's prediction (or
+                                       the human label in its place: ``label_source``)
     sentences/year=undated/part-0.parquet
     articles/year=2022/part-0.parquet  one row per article, with ``scored`` by that version
     ...
@@ -56,6 +57,9 @@ SENTENCE_SCHEMA = pa.schema([
     pa.field("actor_surface", pa.string()),
     pa.field("actor_rule", pa.string()),
     pa.field("actor_detail", pa.string()),
+    # ``human`` where a reviewed label (`stance review import --db`) replaced the model's: its
+    # label, confidence 1 and attribution; the p_* columns stay the model's.
+    pa.field("label_source", pa.string(), nullable=False),
 ])
 
 ARTICLE_SCHEMA = pa.schema([
@@ -81,8 +85,8 @@ _SENTENCE_SQL = f"""
     SELECT p.article_id, a.key, a.published, a.site, p.sentence_index, s.start_char, s.end_char,
            s.text, p.furniture, p.model_version, p.label, p.confidence,
            {", ".join(f"p.{name}" for name in PROBABILITY_COLUMNS)},
-           p.actor, p.actor_surface, p.actor_rule, p.actor_detail
-    FROM predictions p
+           p.actor, p.actor_surface, p.actor_rule, p.actor_detail, p.label_source
+    FROM {{predictions}} p
     JOIN articles a ON a.id = p.article_id
     JOIN sentences s ON s.article_id = p.article_id AND s.sentence_index = p.sentence_index
     WHERE p.model_version = ? AND {{year}}
@@ -139,12 +143,14 @@ def export_parquet(store: Store, version: str, directory: str | Path) -> Exporte
     directory.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".stance-export-", dir=directory))
     result = Exported(directory, version)
+    predictions = store.predictions()  # before any stream opens: it asks the store a question
     try:
         for year in _years(store):
             name = UNDATED_PARTITION if year is None else str(year)
             condition = "a.published IS NULL" if year is None else "year(a.published) = ?"
             params = [] if year is None else [year]
-            n = _write(store, _SENTENCE_SQL.format(year=condition), [version, *params],
+            n = _write(store, _SENTENCE_SQL.format(year=condition, predictions=predictions),
+                       [version, *params],
                        SENTENCE_SCHEMA, work / "sentences" / f"year={name}" / "part-0.parquet")
             result.sentences += n
             result.articles += _write(store, _ARTICLE_SQL.format(year=condition), [version, *params],

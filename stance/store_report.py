@@ -17,14 +17,18 @@ from collections.abc import Iterator
 
 from stance.labels import LABELS, NEUTRAL, STANCES, column, dominant_of
 from stance.periods import ALL, UNDATED, period_of
-from stance.sentence_rows import ACTOR, PROBABILITY_COLUMNS, TRACK_COLUMNS
+from stance.sentence_rows import ACTOR, LABEL_SOURCE, PROBABILITY_COLUMNS, TRACK_COLUMNS
 from stance.store import _TRUNCATE, Store, timeline
 from stance.timeline import MAX_PERIODS, Cell, Counts, chart_unit, evidence_text
 
 SENTENCE_BATCH = 10_000
-_JOIN = "FROM predictions p JOIN articles a ON a.id = p.article_id"
 _TEXT = "JOIN sentences s ON s.article_id = p.article_id AND s.sentence_index = p.sentence_index"
 _STANCE_LIST = "(" + ", ".join(f"'{label}'" for label in STANCES) + ")"
+
+
+def _from(store: Store) -> str:
+    """The predictions (human labels in place of the model's) joined to their articles."""
+    return f"FROM {store.predictions()} p JOIN articles a ON a.id = p.article_id"
 
 
 def _panel(facet: str) -> str:
@@ -60,13 +64,14 @@ def chart_counts(store: Store, version: str, by: str = "month", facet: str = "ac
         raise ValueError(f"unknown period {by!r}; expected one of {', '.join(_TRUNCATE)}")
     panel = _panel(facet)
     where, params = _where(version, min_confidence)
+    joined = _from(store)
     dated, total, first, last = store.db.execute(
-        f"SELECT count(a.published), count(*), min(a.published), max(a.published) {_JOIN} "
+        f"SELECT count(a.published), count(*), min(a.published), max(a.published) {joined} "
         f"WHERE {where}", params).fetchone()
     unit = chart_unit([first.isoformat(), last.isoformat()] if dated else [], by, max_periods)
     off_where, off_params = _where(version, min_confidence, uncertain=True)
     result = Counts(unit, by, dated=dated, undated_sentences=total - dated,
-                    uncertain_sentences=store.db.execute(f"SELECT count(*) {_JOIN} WHERE {off_where}",
+                    uncertain_sentences=store.db.execute(f"SELECT count(*) {joined} WHERE {off_where}",
                                                          off_params).fetchone()[0])
     if not dated:
         return result
@@ -75,13 +80,13 @@ def chart_counts(store: Store, version: str, by: str = "month", facet: str = "ac
     for key in (panel, f"'{ALL}'"):
         cells: dict[tuple[str, str], Cell] = {}
         for day, value, label, n in store.db.execute(
-                f"SELECT {start}, {key}, p.label, count(*) {_JOIN} WHERE {dated_where} GROUP BY ALL",
+                f"SELECT {start}, {key}, p.label, count(*) {joined} WHERE {dated_where} GROUP BY ALL",
                 params).fetchall():
             cell = cells.setdefault((_period(day, unit), value), Cell(0, 0, {}, {}))
             cell.n += n
             cell.labels[label] = n
         for day, value, articles in store.db.execute(
-                f"SELECT {start}, {key}, count(DISTINCT p.article_id) {_JOIN} WHERE {dated_where} "
+                f"SELECT {start}, {key}, count(DISTINCT p.article_id) {joined} WHERE {dated_where} "
                 "GROUP BY ALL", params).fetchall():
             cells[(_period(day, unit), value)].articles = articles
         for day, value, label, text, article, confidence, _surface in _top(
@@ -90,16 +95,16 @@ def chart_counts(store: Store, version: str, by: str = "month", facet: str = "ac
                 evidence_text(text, article, confidence))
         result.cells.update(cells)
         for day, value, n in store.db.execute(
-                f"SELECT {start}, {key}, count(*) {_JOIN} WHERE {off_where} AND a.published IS NOT NULL "
+                f"SELECT {start}, {key}, count(*) {joined} WHERE {off_where} AND a.published IS NOT NULL "
                 "GROUP BY ALL", off_params).fetchall():
             result.uncertain[(_period(day, unit), value)] = n
     result.panel_sentences = dict(store.db.execute(
-        f"SELECT {panel}, count(*) {_JOIN} WHERE {dated_where} GROUP BY ALL", params).fetchall())
+        f"SELECT {panel}, count(*) {joined} WHERE {dated_where} GROUP BY ALL", params).fetchall())
     # A panel's commonest holder names; ties go to the name met first, as Counter.most_common.
     for value, surface in store.db.execute(
             f"""SELECT k, surface FROM (
                     SELECT {panel} AS k, p.actor_surface AS surface, count(*) AS n,
-                           min((p.article_id, p.sentence_index)) AS first {_JOIN}
+                           min((p.article_id, p.sentence_index)) AS first {joined}
                     WHERE {dated_where} AND coalesce(p.actor_surface, '') <> '' GROUP BY ALL)
                 QUALIFY row_number() OVER (PARTITION BY k ORDER BY n DESC, first) <= 3
                 ORDER BY k, n DESC, first""", params).fetchall():
@@ -110,10 +115,11 @@ def chart_counts(store: Store, version: str, by: str = "month", facet: str = "ac
 def _top(store: Store, start: str, key: str, where: str, params: list, per_label: int) -> list[tuple]:
     """(period start, key, label, text, article key, confidence, holder name) of the
     ``per_label`` most confident sentences of each stance per (period, key), most confident first."""
+    joined = _from(store)
     return store.db.execute(
         f"""SELECT e.start, e.k, e.label, s.text, a.key, e.confidence, e.surface FROM (
                 SELECT {start} AS start, {key} AS k, p.label, p.article_id, p.sentence_index,
-                       p.confidence, p.actor_surface AS surface {_JOIN}
+                       p.confidence, p.actor_surface AS surface {joined}
                 WHERE {where} AND p.label IN {_STANCE_LIST}
                 QUALIFY row_number() OVER (PARTITION BY start, k, p.label
                                            ORDER BY p.confidence DESC, p.article_id,
@@ -144,9 +150,10 @@ def article_rows(store: Store, version: str, by: str,
                  min_confidence: float | None = None) -> list[dict]:
     """One row per article ``version`` scored, in store order, as ``Tracking.articles``."""
     where, params = _where(version, min_confidence)
+    joined = _from(store)
     found: dict[int, dict[str, tuple[int, float]]] = {}
     for article_id, label, n, mass in store.db.execute(
-            f"SELECT p.article_id, p.label, count(*), sum(p.confidence) {_JOIN} WHERE {where} "
+            f"SELECT p.article_id, p.label, count(*), sum(p.confidence) {joined} WHERE {where} "
             "GROUP BY ALL", params).fetchall():
         found.setdefault(article_id, {})[label] = (n, mass)
     rows = []
@@ -183,7 +190,10 @@ def page(store: Store, version: str, by: str = "month", by_actor: bool | str = F
 def sentence_rows(store: Store, version: str, by: str = "month",
                   min_confidence: float | None = None) -> Iterator[list[dict]]:
     """Batches of the rows `stance track --sentences` writes (``TrackedSentence.to_row``): the
-    counted sentences in store order, then those below ``min_confidence``."""
+    counted sentences in store order, then those below ``min_confidence``. A store that holds
+    human labels adds ``label_source`` (``human``|``model``) to every row, as `track --labels`."""
+    joined = _from(store)
+    with_source = store.human_label_count() > 0
     for uncertain in (False, True):
         where, params = _where(version, min_confidence, uncertain)
         if uncertain and min_confidence is None:
@@ -193,20 +203,24 @@ def sentence_rows(store: Store, version: str, by: str = "month",
             cursor.execute(
                 f"""SELECT a.key, a.published, p.sentence_index, s.start_char, s.end_char, s.text,
                            p.label, p.confidence, {", ".join(f"p.{name}" for name in PROBABILITY_COLUMNS)},
-                           p.furniture, p.actor, p.actor_surface, p.actor_rule, p.actor_detail
-                    {_JOIN} {_TEXT}
+                           p.furniture, p.actor, p.actor_surface, p.actor_rule, p.actor_detail,
+                           p.label_source
+                    {joined} {_TEXT}
                     WHERE {where} ORDER BY p.article_id, p.sentence_index""", params)
             names = ("sentence_index", "start", "end", "text", "label", "confidence",
                      *PROBABILITY_COLUMNS, "furniture", *ACTOR)
             while batch := cursor.fetchmany(SENTENCE_BATCH):
                 rows = []
-                for key, published, *values in batch:
+                for key, published, *values, source in batch:
                     day = published.isoformat() if published is not None else None
                     found = dict(zip(names, values, strict=True))
                     found.update(article_id=key, published=day, period=period_of(day, by),
                                  uncertain=uncertain, confidence=round(found["confidence"], 6),
                                  **{name: round(found[name], 6) for name in PROBABILITY_COLUMNS})
-                    rows.append({name: found[name] for name in TRACK_COLUMNS})
+                    row = {name: found[name] for name in TRACK_COLUMNS}
+                    if with_source:
+                        row[LABEL_SOURCE] = source
+                    rows.append(row)
                 yield rows
         finally:
             cursor.close()

@@ -22,6 +22,7 @@ import pytest
 from service.limits import (
     MAX_ARTICLE_CHARS,
     MAX_BODY_BYTES,
+    MAX_LABEL_ROWS,
     MAX_TEXT_CHARS,
     MAX_TEXTS_PER_REQUEST,
     MAX_TRACK_ARTICLES,
@@ -33,6 +34,7 @@ from service.validation import (
     article_query,
     article_request,
     classify_texts,
+    labels_request,
     parse_json_body,
     post_article_request,
     timeline_query,
@@ -124,6 +126,17 @@ def test_post_article_body_is_a_score_article_body_with_a_url():
                                 ({"url": "https://x.example"}, 422, "text")):
         with pytest.raises(RequestRejected) as caught:
             post_article_request(body)
+        assert (caught.value.status, caught.value.field) == (status, field)
+
+
+def test_a_labels_body_is_a_list_of_rows_within_the_limit():
+    rows = [{"article_id": "a", "start": 0, "end": 3, "text_sha256": "0" * 64, "label": "neutral"}]
+    assert labels_request({"labels": rows}) == rows
+    for body, status, field in (({}, 422, "labels"), ({"labels": {"a": 1}}, 422, "labels"),
+                                ({"labels": [], "label": []}, 422, "label"),
+                                ({"labels": rows * (MAX_LABEL_ROWS + 1)}, 413, "labels")):
+        with pytest.raises(RequestRejected) as caught:
+            labels_request(body)
         assert (caught.value.status, caught.value.field) == (status, field)
 
 
@@ -370,6 +383,65 @@ def test_timeline_reads_the_tracking_table_from_the_store(server, local_classifi
                                   ({"acter": "russia"}, 422, "acter")):
         response = _get(server, "/timeline", **params)
         assert (response.status_code, response.json()["field"]) == (status, field), params
+
+
+@pytest.mark.integration
+def test_reviewed_labels_are_stored_row_by_row_and_shown_by_the_store_routes(server):
+    from stance.review import text_sha256
+
+    text = ("Zelensky said Ukraine would join NATO after the war. Lavrov said Moscow would never "
+            "accept it. Orban said Hungary could live with a neutral Ukraine. Stoltenberg said the "
+            "door stays open.")
+    record = {"text": text, "id": "reviewed-1", "published": "2019-06-03"}
+    added = _post(server, "/articles", record).json()
+    content = [s for s in added["sentences"] if not s["furniture"]]
+    assert len(content) == 4 and {s["label_source"] for s in content} == {"model"}
+    before = _get(server, "/timeline", by="year", by_actor="true", since="2019-01-01").json()
+
+    def row(sentence, label, actor=None):
+        return {"article_id": "reviewed-1", "start": sentence["start"], "end": sentence["end"],
+                "text_sha256": text_sha256(sentence["text"]), "text": sentence["text"],
+                "label": label, "actor": actor, "agreement": "unanimous",
+                "annotators": [{"annotator": "a", "label": label, "actor": actor}]}
+    # Labels the model did not give, so the timeline must move.
+    other = [next(label for label in LABELS if label != s["label"] and label != "neutral")
+             for s in content]
+    good = [row(content[0], other[0], "ukraine"), row(content[1], other[1])]
+    answer = _post(server, "/labels", {"labels": good})
+    assert answer.status_code == 200, answer.text
+    assert [r["status"] for r in answer.json()["rows"]] == ["added", "added"]
+    again = _post(server, "/labels", {"labels": good}).json()
+    assert (again["stored"], [r["status"] for r in again["rows"]]) == (2, ["unchanged", "unchanged"])
+
+    stored = _get(server, f"/articles/{added['id']}").json()
+    by_start = {s["start"]: s for s in stored["sentences"]}
+    first = by_start[content[0]["start"]]
+    assert (first["label"], first["label_source"], first["confidence"], first["actor"]) == \
+        (other[0], "human", 1.0, "ukraine")
+    assert by_start[content[2]["start"]]["label_source"] == "model"
+    after = _get(server, "/timeline", by="year", by_actor="true", since="2019-01-01").json()
+    assert after != before
+    counted = {r["actor"]: r for r in after if r["period"] == "2019"}
+    assert counted["ukraine"][column(other[0])] >= 1
+
+    # Bad rows are answered one by one; the good row among them is stored.
+    mixed = [row(content[2], other[2]),
+             {**row(content[0], other[0]), "text_sha256": text_sha256("edited")},
+             {**row(content[0], other[0]), "article_id": "no-such-article"}]
+    conflict = _post(server, "/labels", {"labels": mixed})
+    assert conflict.status_code == 409, conflict.text
+    body = conflict.json()
+    assert [r["status"] for r in body["rows"]] == ["added", "rejected", "rejected"]
+    assert "text hash mismatch" in body["rows"][1]["reason"] and body["field"] == "labels[1]"
+    assert "unknown article 'no-such-article'" in body["rows"][2]["reason"] and body["stored"] == 1
+    invalid = _post(server, "/labels", {"labels": [row(content[3], "maybe"), row(content[3], "neutral",
+                                                                                 "martians")]})
+    assert invalid.status_code == 422 and "unknown label 'maybe'" in invalid.json()["error"]
+    assert [r["status"] for r in invalid.json()["rows"]] == ["rejected", "rejected"]
+    assert _get(server, f"/articles/{added['id']}").json()["sentences"][content[2]["sentence_index"]][
+        "label_source"] == "human"
+    for payload, status in (({"label": []}, 422), ({"labels": "x"}, 422), ([], 422)):
+        assert _post(server, "/labels", payload).status_code == status
 
 
 @pytest.mark.integration
