@@ -101,7 +101,6 @@ from stance.deadline import DeadlineExceeded
 from stance.incremental import score_ids
 from stance.integrity import served_file
 from stance.labels import read_schema
-from stance.metrics import f1avg_key
 from stance.model import StanceClassifier, default_model_dir
 from stance.scoring import score_articles
 from stance.store import timeline
@@ -125,7 +124,7 @@ def describe_model(classifier: StanceClassifier, version: str) -> dict:
     schema = classifier.schema
     headline = {
         split: {key: value[key] for key in ("n", "accuracy", "macro_f1", "macro_f1_ci95",
-                                            f1avg_key(value, schema)) if key in value}
+                                            schema.f1avg_key_in(value)) if key in value}
         for split, value in info.items() if isinstance(value, dict) and "macro_f1" in value
     }
     return {

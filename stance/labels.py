@@ -108,6 +108,13 @@ class LabelSchema:
         """The metrics key of F1avg: ``f1avg_pro_opposing`` for the polar pair's first words."""
         return "f1avg_" + "_".join(column(label.split("-")[0]) for label in self.polar)
 
+    def f1avg_key_in(self, metrics: Mapping) -> str:
+        """The key F1avg is under in ``metrics``: the schema's, else the one the metrics were written
+        with (a model for another polar pair, read by code that holds the default schema)."""
+        if self.f1avg_key in metrics:
+            return self.f1avg_key
+        return next((key for key in metrics if key.startswith("f1avg_")), self.f1avg_key)
+
     @property
     def f1avg_title(self) -> str:
         return "F1avg(" + ", ".join(label.split("-")[0] for label in self.polar) + ")"

@@ -81,11 +81,8 @@ def _bootstrap_macro_f1(y_true, y_pred, present, rounds, seed) -> list[float]:
 
 
 def f1avg_key(metrics: dict, schema: LabelSchema = DEFAULT_SCHEMA) -> str:
-    """The key F1avg is under in ``metrics``: the schema's, else the one the metrics were written
-    with (a model for another polar pair, read by code that holds the default schema)."""
-    if schema.f1avg_key in metrics:
-        return schema.f1avg_key
-    return next((key for key in metrics if key.startswith("f1avg_")), schema.f1avg_key)
+    """The key F1avg is under in ``metrics`` (:meth:`LabelSchema.f1avg_key_in`)."""
+    return schema.f1avg_key_in(metrics)
 
 
 def format_metrics(metrics: dict, title: str = "", schema: LabelSchema = DEFAULT_SCHEMA) -> str:

@@ -144,3 +144,21 @@ def test_timeline_page_in_headless_chromium(seed_page, tmp_path):
         assert len(png) > 30_000
     finally:
         browser.quit()
+
+
+def test_evidence_labels_are_readable_text_on_white():
+    """WCAG AA (4.5:1) for every stance label's text colour on the page's white background."""
+    import re
+
+    from stance.labels import DEFAULT_SCHEMA
+    from stance.report import _label_style
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    colours = dict(re.findall(r"\.label-([\w-]+)\{color:(#[0-9a-f]{6})\}", _label_style(DEFAULT_SCHEMA)))
+    assert set(colours) == set(DEFAULT_SCHEMA.stances)
+    for label, colour in colours.items():
+        assert 1.05 / (luminance(colour) + 0.05) >= 4.5, (label, colour)

@@ -192,7 +192,7 @@ def test_the_review_round_trip_through_the_store_shows_in_track_export_and_netwo
     table = pq.read_table(tmp_path / "pq" / "sentences").to_pylist()
     human = [r for r in table if r["label_source"] == "human"]
     assert len(human) == 12 and all(r["confidence"] == 1.0 for r in human)
-    by_key = {(r["article_key"], r["start_char"]): r["label"] for r in human}
+    by_key = {(r["article_key"], r["start"]): r["label"] for r in human}
     assert by_key == {(r["article_id"], int(r["start"])): r["label"] for r in rows}
 
 
