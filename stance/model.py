@@ -127,7 +127,7 @@ class StanceClassifier:
         quiet_transformers()
         model_dir = ModelDir(path or default_model_dir())
         path = model_dir.path
-        label_map = model_dir.check(LABELS)
+        label_map = check_model_dir(path)  # the files, the labels and the label schema
         info = model_dir.info()
         # A CPU-only backend requested on an auto device means "the CPU", not "CUDA if present".
         cpu_only = backend in backends.REGISTRY and backends.REGISTRY[backend].cpu_only
