@@ -79,7 +79,10 @@ def georgia_model(tiny_model_dir, tmp_path_factory) -> Path:
     return path
 
 
-def test_a_model_for_another_target_carries_it_to_card_model_info_and_charts(georgia_model):
+@pytest.mark.integration
+def test_a_model_for_another_target_carries_it_to_card_model_info_and_charts(georgia_model, monkeypatch):
+    # Importing the service checks the model it would serve: this one (a fresh clone has no default).
+    monkeypatch.setenv("STANCE_MODEL_DIR", str(georgia_model))
     from service.service import describe_model
     from stance.card import write_card
     from stance.model import StanceClassifier

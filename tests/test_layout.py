@@ -4,6 +4,7 @@ imports the export code, and the service package holds the service only."""
 import ast
 import importlib
 import json
+import os
 import pkgutil
 import subprocess
 import sys
@@ -64,13 +65,16 @@ def test_the_walk_covers_the_subpackages():
     assert {"stance.backends", "stance.backends.onnx_int8", "stance.exporting.quality"} <= set(MODULES)
 
 
-def test_serving_never_imports_the_export_code():
+@pytest.mark.integration
+def test_serving_never_imports_the_export_code(tiny_model_dir):
     serving = ["stance.model", "stance.backends", "stance.integrity",
                *sorted(f"service.{m.name}" for m in pkgutil.iter_modules(service.__path__))]
     code = (f"import importlib, json, sys\nfor name in {serving!r}: importlib.import_module(name)\n"
             "print(json.dumps(sorted(m for m in sys.modules if m.startswith('stance.'))))")
+    # Importing the service checks the model it would serve (a fresh clone has no default model).
+    env = {**os.environ, "STANCE_MODEL_DIR": str(tiny_model_dir)}
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                                       text=True, cwd=ROOT).stdout)
+                                       text=True, cwd=ROOT, env=env).stdout)
     assert "stance.backends.onnx_int8" in loaded
     assert not [name for name in loaded if name.startswith("stance.exporting")]
 
