@@ -124,13 +124,19 @@ class FineTuned:
     """Full fine-tuning of the encoder with a classification head (see stance.train).
 
     ``context`` overrides the configuration's: ``none`` reads the sentence alone, ``previous`` reads
-    it with the sentence before it. ``calibration_rows`` (held-out articles) fit the temperature.
+    it with the sentence before it. ``teacher`` (False) trains on the gold labels alone even when the
+    configuration names a teacher's logits (stance.distill). ``calibration_rows`` (held-out
+    articles) fit the temperature.
     """
 
-    def __init__(self, config, context: str | None = None, calibration_rows: Sequence[dict] = ()):
+    def __init__(self, config, context: str | None = None, calibration_rows: Sequence[dict] = (),
+                 teacher: bool = True):
         self.config = config if context is None else dataclasses.replace(config, context=context)
+        if not teacher:
+            self.config = dataclasses.replace(self.config, teacher_labels=None)
         self.calibration_rows = calibration_rows
-        self.name = "fine-tuned-minilm" + ("+context" if self.config.context != "none" else "")
+        self.name = ("fine-tuned-minilm" + ("+context" if self.config.context != "none" else "")
+                     + ("+distilled" if self.config.teacher_labels else ""))
 
     def fit(self, rows: Sequence[dict]) -> FineTuned:
         from stance.finetune import calibrate, fine_tune

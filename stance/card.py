@@ -45,7 +45,8 @@ def comparison_table(comparison: dict) -> str:
         dominant = (f"{article['dominant_right']}/{article['articles']} ({article['dominant_accuracy']:.0%})"
                     if "dominant_accuracy" in article else "—")
         lines.append(
-            f"| {name} | {_cell(result, 'article_validation')} | {_cell(result, 'article_test')} "
+            f"| {name}{' (teacher; reported, never selected)' if result.get('reported_only') else ''} "
+            f"| {_cell(result, 'article_validation')} | {_cell(result, 'article_test')} "
             f"{interval} | {minimum:.3f} | {_cell(result, 'article_test', 'ece')} "
             f"| {dominant} "
             f"| {_cell(result, 'test')} | {_cell(result, 'seed')} | {_cell(result, 'seed', 'ece')} "

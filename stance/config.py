@@ -34,6 +34,12 @@ class TrainingConfig:
     # Share of each target spread over the other labels: keeps logits from growing without bound
     # on the easy authored sentences, which is what makes the model overconfident on real news.
     label_smoothing: float = 0.0
+    # A teacher's logits for the training rows (stance.distill; written by training/teacher.py),
+    # relative to the repository or absolute; None trains on the gold labels alone.
+    teacher_labels: str | None = None
+    # Share of the loss taken by the teacher's softened distribution, and its temperature.
+    distill_weight: float = 0.5
+    distill_temperature: float = 2.0
     seed: int = 13
     device: str = "auto"
     include_seed_articles: bool = True

@@ -11,6 +11,7 @@ from collections import Counter
 import numpy as np
 import torch
 
+from stance import distill
 from stance.backends import TorchFp32Runner
 from stance.calibration import fit_temperature
 from stance.config import TrainingConfig
@@ -45,10 +46,19 @@ def fine_tune(config: TrainingConfig, rows: list[dict]) -> StanceClassifier:
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=len(LABELS), id2label=dict(ID2LABEL), label2id=dict(LABEL2ID)
     ).to(device)
+    if config.teacher_labels:
+        rows, matched = distill.attach(rows, distill.read_soft_labels(distill.resolve(config.teacher_labels)))
+        log.info("teacher logits %s: %d of %d rows matched", config.teacher_labels, matched, len(rows))
     texts, labels = _texts_labels(rows)
     contexts = [r.get("context") or "" for r in rows] if config.context != "none" else None
     encodings = encode(tokenizer, texts, contexts, config.max_length)
     targets = [LABEL2ID[label] for label in labels]
+    # Soft targets where a teacher scored the row (stance.distill); zeros and a 0 mask elsewhere.
+    has_teacher = torch.tensor([r.get("teacher_logits") is not None for r in rows], device=device)
+    teacher_logits = torch.tensor(np.stack([
+        np.asarray(r["teacher_logits"], dtype=np.float32) if r.get("teacher_logits") is not None
+        else np.zeros(len(LABELS), dtype=np.float32) for r in rows]), device=device)
+    distilling = bool(has_teacher.any()) and config.distill_weight > 0
     # Inverse-frequency weights: the seeds alone are 2/3 neutral.
     counts = Counter(targets)
     weights = torch.tensor(
@@ -68,6 +78,9 @@ def fine_tune(config: TrainingConfig, rows: list[dict]) -> StanceClassifier:
     lengths = [len(ids) for ids in encodings["input_ids"]]
     log.info("fine-tuning on %d sentences (%d tokens), %d epochs, %d steps", len(texts), sum(lengths),
              config.epochs, steps)
+    if distilling:
+        log.info("distilling: %d of %d sentences carry the teacher's logits (weight %.2f, T %.1f)",
+                 int(has_teacher.sum()), len(rows), config.distill_weight, config.distill_temperature)
     model.train()
     started = time.perf_counter()
     done = 0
@@ -84,6 +97,8 @@ def fine_tune(config: TrainingConfig, rows: list[dict]) -> StanceClassifier:
                 logits = model(**batch).logits
             loss = torch.nn.functional.cross_entropy(logits.float(), y, weight=weights,
                                                      label_smoothing=config.label_smoothing)
+            if distilling:
+                loss = _with_teacher(loss, logits.float(), teacher_logits[idx], has_teacher[idx], config)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimizer.step()
@@ -99,6 +114,15 @@ def fine_tune(config: TrainingConfig, rows: list[dict]) -> StanceClassifier:
     model.eval()
     return StanceClassifier(TorchFp32Runner(model, device, tokenizer.pad_token_id or 0), tokenizer,
                             max_length=config.max_length, context=config.context)
+
+
+def _with_teacher(hard: torch.Tensor, logits: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor,
+                  config: TrainingConfig) -> torch.Tensor:
+    """The hard-label loss mixed with the distillation loss over the rows the teacher scored."""
+    if not bool(mask.any()):
+        return hard
+    soft = distill.loss(logits[mask], teacher[mask], config.distill_temperature).mean()
+    return (1 - config.distill_weight) * hard + config.distill_weight * soft
 
 
 def calibrate(classifier: StanceClassifier, rows: list[dict]) -> float:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stance import dataset, integrity
+from stance import dataset, distill, integrity
 from stance.approaches import (
     FineTuned,
     FrozenEncoderLogReg,
@@ -258,10 +258,10 @@ def approach_factories(config: TrainingConfig, splits: dict[str, list[dict]]) ->
     """
     encoder = SentenceEncoder(config.base_model, device=str(resolve_device(config.device)))
     held_out = calibration_rows(splits)
-    sentence = FineTuned(config, context="none", calibration_rows=held_out)
-    with_context = FineTuned(config, context="previous", calibration_rows=held_out)
+    sentence = FineTuned(config, context="none", calibration_rows=held_out, teacher=False)
+    with_context = FineTuned(config, context="previous", calibration_rows=held_out, teacher=False)
     gated_base = with_context if config.context == "previous" else sentence
-    return {
+    factories = {
         Majority.name: Majority,
         TfidfLogReg.name: lambda: TfidfLogReg(config.seed),
         FrozenEncoderLogReg.name: lambda: FrozenEncoderLogReg(encoder, config.seed),
@@ -269,14 +269,20 @@ def approach_factories(config: TrainingConfig, splits: dict[str, list[dict]]) ->
         with_context.name: lambda: with_context,
         RelevanceGated.name: lambda: RelevanceGated(gated_base, config.seed),
     }
+    if config.teacher_labels:
+        distilled = FineTuned(config, calibration_rows=held_out)
+        factories[distilled.name] = lambda: distilled
+    return factories
 
 
 def select_approach(results: dict[str, dict], split: str) -> str:
     """The approach with the best macro-F1 on ``split``, compared to three decimals (closer than
     that is far inside any bootstrap interval here); a tie goes to the lower ECE on that split,
-    because a user's thresholds and dominant-stance confidence rest on the probabilities."""
-    return max(results, key=lambda n: (round(results[n][split]["macro_f1"], 3),
-                                       -results[n][split].get("ece", 1.0)))
+    because a user's thresholds and dominant-stance confidence rest on the probabilities.
+    Approaches marked ``reported_only`` (the distillation teacher) are never selected."""
+    candidates = [n for n in results if not results[n].get("reported_only")]
+    return max(candidates, key=lambda n: (round(results[n][split]["macro_f1"], 3),
+                                          -results[n][split].get("ece", 1.0)))
 
 
 def compare(config: TrainingConfig, splits: dict[str, list[dict]], on_progress=None) -> dict:
@@ -316,6 +322,13 @@ def compare(config: TrainingConfig, splits: dict[str, list[dict]], on_progress=N
         results[name] = result
         # The selection split only: test figures go to the report, not to the log read while tuning.
         log.info("%s: %s macro-F1 %.3f", name, select_on, result[select_on]["macro_f1"])
+        if on_progress:
+            on_progress(report())
+    teacher = distill.teacher_result(config.teacher_labels) if config.teacher_labels else None
+    if teacher is not None:
+        # Fitted by training/teacher.py on these same rows; too slow to serve (see its
+        # sentences/s), so it is reported beside the others but never selected.
+        results[teacher["approach"]] = {**teacher, "reported_only": True}
         if on_progress:
             on_progress(report())
     return report()

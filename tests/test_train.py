@@ -170,3 +170,30 @@ def test_selection_goes_by_validation_macro_f1_and_a_tie_by_calibration():
     assert select_approach(results, "article_validation") == "b"
     results["c"]["article_validation"]["macro_f1"] = 0.8795
     assert select_approach(results, "article_validation") == "c"
+    # The distillation teacher is reported beside the others but is too slow to serve.
+    results["teacher"] = {"article_validation": {"macro_f1": 0.95, "ece": 0.0}, "reported_only": True}
+    assert select_approach(results, "article_validation") == "c"
+
+
+def test_a_configured_teacher_adds_the_distilled_model_and_the_teachers_own_row(tmp_path, monkeypatch):
+    import json
+
+    from stance import dataset, train
+    from stance.approaches import Majority
+
+    splits = dataset.build()
+    soft = tmp_path / "teacher" / "soft_labels.jsonl"
+    soft.parent.mkdir()
+    soft.write_text("", encoding="utf-8")
+    teacher = {"approach": "fine-tuned-mpnet+context", "fit_seconds": 2000.0, "sentences_per_second": 20.0,
+               **{split: {"macro_f1": 0.99, "ece": 0.01} for split in ("article_validation", "seed")}}
+    (soft.parent / "metrics.json").write_text(json.dumps(teacher), encoding="utf-8")
+    config = TrainingConfig(device="cpu", bootstrap=0, teacher_labels=str(soft))
+    names = list(train.approach_factories(config, splits))
+    assert names[-1] == "fine-tuned-minilm+context+distilled"
+    assert "fine-tuned-minilm+context" in names  # the same model without the teacher, to compare
+
+    monkeypatch.setattr(train, "approach_factories", lambda config, splits: {"majority": Majority})
+    report = train.compare(config, splits)
+    assert report["approaches"]["fine-tuned-mpnet+context"]["reported_only"] is True
+    assert report["selected"] == "majority"  # the teacher scores higher but is never selected
