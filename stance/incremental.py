@@ -1,7 +1,7 @@
 """``stance score --db``: score the store's articles that the current model has not scored yet.
 
-Work goes in batches of whole articles (about :data:`STORE_BATCH` sentences); each batch's
-predictions and its "scored" marks
+Work goes in batches of whole articles (about :data:`stance.scoring.PREDICT_CHUNK` sentences,
+the same prediction batches as scoring files); each batch's predictions and its "scored" marks
 are one transaction. A run killed at any moment loses at most the batch in flight, and the next
 run picks up after the last committed batch with the same rows an uninterrupted run writes.
 Only one batch is ever held in memory.
@@ -21,12 +21,6 @@ from stance.store import PROBABILITY_COLUMNS, Store
 
 # Article ids fetched per look-up of unscored work.
 _LOOKUP = 1000
-# Sentences per batch and transaction (whole articles, at least one). A batch's rows, their
-# attribution and DuckDB's insert buffers are what a run holds at its peak, so batches a quarter
-# of the file path's prediction chunk (scoring.PREDICT_CHUNK) keep peak memory flat as the corpus
-# grows (BENCHMARKS.md, store section), and a killed run loses less; the model still sees
-# hundreds of sentences a call.
-STORE_BATCH = 512
 
 
 def model_version(classifier) -> str:
@@ -181,7 +175,7 @@ def _batches(candidates: list[tuple[int, str, int]]):
     while start < len(candidates):
         chosen, budget = [], 0
         for article_id, _key, count in candidates[start:]:
-            if chosen and budget + count > STORE_BATCH:
+            if chosen and budget + count > scoring.PREDICT_CHUNK:
                 break
             chosen.append(article_id)
             budget += count

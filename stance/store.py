@@ -478,11 +478,6 @@ def open_store(path: str | None = None, read_only: bool = False) -> Store:
         raise StoreError(f"{path}: cannot open it as a store: {message.splitlines()[0]}") from exc
     except duckdb.Error as exc:
         raise StoreError(f"{path}: cannot open it as a store: {str(exc).splitlines()[0]}") from exc
-    if not read_only:
-        # DuckDB keeps appended rows in memory until a checkpoint, by default at 16 MiB of
-        # write-ahead log (about 100k prediction rows): a long `score --db` run's memory would grow
-        # with the rows written until then. 1 MiB bounds that at a few MiB.
-        connection.execute("SET checkpoint_threshold = '1MB'")
     store = Store(connection, path)
     try:
         if read_only:

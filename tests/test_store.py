@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from stance import incremental
+from stance import scoring
 from stance import store as store_module
 from stance.articles import Article, read_inputs
 from stance.cli import main
@@ -161,7 +161,7 @@ def test_ingest_score_and_track_commands(tmp_path, monkeypatch, capsys):
 
 _KILLABLE = textwrap.dedent("""
     import sys, time
-    from stance import cli, incremental
+    from stance import cli, scoring
     from tests.test_cli import FakeClassifier
 
     class Announcing(FakeClassifier):
@@ -172,7 +172,7 @@ _KILLABLE = textwrap.dedent("""
             return super().predict_proba(texts, batch_size, **kwargs)
 
     cli._load_classifier = lambda args: Announcing()
-    incremental.STORE_BATCH = 4
+    scoring.PREDICT_CHUNK = 4
     sys.exit(cli.main(["score", "--db", sys.argv[1]]))
 """)
 
@@ -206,7 +206,7 @@ def test_a_run_killed_mid_batch_loses_at_most_that_batch_and_resumes_to_the_same
     with open_store(str(tmp_path / "killed.duckdb"), read_only=True) as db:
         scored = db.db.execute("SELECT count(*) FROM scored_articles").fetchone()[0]
         rows = db.db.execute("SELECT count(*) FROM predictions").fetchone()[0]
-    # STORE_BATCH 4 and 3 sentences an article: one article a batch; three batches committed.
+    # PREDICT_CHUNK 4 and 3 sentences an article: one article a batch; three batches committed.
     assert scored == 3 and rows == 9
 
     resumed = _score_process(tmp_path / "killed.duckdb")
@@ -225,8 +225,8 @@ def test_a_second_writer_gets_a_clear_error(tmp_path):
     assert other.returncode == 3 and "in use by another process" in other.stdout
 
 
-def test_scoring_batches_are_store_batches_of_whole_articles(db, monkeypatch):
-    monkeypatch.setattr(incremental, "STORE_BATCH", 5)
+def test_scoring_batches_are_prediction_chunks_of_whole_articles(db, monkeypatch):
+    monkeypatch.setattr(scoring, "PREDICT_CHUNK", 5)
     list(db.ingest([_article(f"a{i}", f"One {i}. Two. Three.") if i % 2 else
                     _article(f"a{i}", f"Article {i} has a single sentence.") for i in range(6)]))
     fake = FakeClassifier()
@@ -257,7 +257,7 @@ def test_rescore_adds_a_version_beside_the_old_one_and_resumes_after_ctrl_c(tmp_
                                                                                capsys):
     from stance import cli
 
-    monkeypatch.setattr(incremental, "STORE_BATCH", 3)  # one article a batch
+    monkeypatch.setattr(scoring, "PREDICT_CHUNK", 3)  # one article a batch
     articles = [_article(f"a{i}", f"Zelensky said Ukraine belongs in NATO, article {i}. The Kremlin "
                                   f"said it never will. Ministers met on day {i}.") for i in range(4)]
     models = {"old": VersionedFake("fake-1")}
