@@ -72,6 +72,11 @@ def write_comparison(out_dir: Path, comparison: dict) -> Path:
              "on the machine that ran the report, with whatever else it was running: compare them "
              "within one report only.", "",
              comparison_table(comparison), ""]
+    if any(result.get("reported_only") for result in comparison["approaches"].values()):
+        parts += ["The teacher row is fitted by `training/teacher.py` on the same rows (its own model "
+                  "directory, `models/mpnet-stance/`); its fit time is that run's. It is reported, never "
+                  "selected: it retrains in about four times the default's budget and serves several "
+                  "times slower (training/README.md).", ""]
     for name, result in comparison["approaches"].items():
         parts += [f"## {name}", ""]
         if "temperature" in result:
@@ -177,8 +182,9 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
         f"- Training: {data['train_sentences']} sentences {data['train_per_label']}: the authored "
         f"articles' training split ({data.get('train_articles', 0)} whole news articles written in real "
         "outlets' registers, every sentence labelled, about half of them about other matters than "
-        f"{schema.target}), the authored sentences' training split, and every hand-labelled sentence "
-        "of the five seed articles.",
+        f"{schema.target}), the authored sentences' training split"
+        + (", and every hand-labelled sentence of the five seed articles."
+           if config.get("include_seed_articles", True) else "; the five seed articles are held out."),
         f"- Validation: {data.get('article_validation_sentences', 0)} sentences of "
         f"{data.get('article_validation_articles', 0)} held-out articles (model selection and the "
         f"temperature) and {data['validation_sentences']} authored sentences.",
@@ -197,7 +203,8 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
         f"- {config['epochs']} epochs, batch {config['batch_size']}, AdamW lr {config['learning_rate']}, "
         f"weight decay {config['weight_decay']}, linear warm-up {config['warmup_ratio']:.0%} then "
         f"decay, class-weighted cross-entropy (label smoothing {config.get('label_smoothing', 0.0)}), "
-        f"max {config['max_length']} tokens, seed {config['seed']}. Reproduce: `make train`.",
+        f"max {config['max_length']} tokens, seed {config['seed']}. "
+        f"Reproduce: {metrics.get('reproduce', '`make train`')}.",
         f"- Calibration: logits divided by temperature {metrics.get('temperature', 1.0):.3f}, fitted on "
         f"the {metrics.get('calibrated_on', 'validation')} split (negative log-likelihood).",
         *_fast_path_lines(metrics.get("fast")),

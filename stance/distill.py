@@ -27,6 +27,18 @@ FIELDS = ("key", "logits")
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Where training/teacher.py writes the teacher's logits; the training report compares a model
+# distilled from them whenever they exist, whether or not the default model uses them.
+TEACHER_LABELS = "models/mpnet-stance/soft_labels.jsonl"
+
+
+def report_teacher(configured: str | None) -> str | None:
+    """The soft labels the report distils from: the configured ones, else the teacher's if written."""
+    if configured:
+        return configured
+    return TEACHER_LABELS if resolve(TEACHER_LABELS).is_file() else None
+
+
 def resolve(path: str | Path) -> Path:
     """A relative path is the repository's (``training/config.json`` names files under it)."""
     path = Path(path)
@@ -36,7 +48,12 @@ def resolve(path: str | Path) -> Path:
 def teacher_result(soft_labels: str | Path) -> dict | None:
     """The teacher's own figures (``metrics.json`` beside its logits), for the training report."""
     path = resolve(soft_labels).parent / "metrics.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    if not path.exists():
+        return None
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    kept = ("approach", "fit_seconds", "sentences_per_second", "temperature",
+            "validation", "article_validation", "test", "article_test", "seed")
+    return {key: metrics[key] for key in kept if key in metrics}
 
 
 def row_key(text: str, context: str | None) -> str:

@@ -103,6 +103,18 @@ def evaluate_classifier(classifier: StanceClassifier, rows: list[dict], bootstra
     return evaluate_probabilities(rows, probabilities, bootstrap)
 
 
+def data_summary(train_rows: list[dict], splits: dict[str, list[dict]]) -> dict:
+    """What a model was trained and measured on, for its metrics.json and card."""
+    return {
+        "train_sentences": len(train_rows),
+        "train_per_label": dict(sorted(Counter(r["label"] for r in train_rows).items())),
+        "train_articles": len({r["article_id"] for r in train_rows if r["source"] == "article"}),
+        **{f"{split}_sentences": len(splits[split]) for split in (*HELD_OUT, "seed")},
+        **{f"{split}_articles": len({r["article_id"] for r in splits[split]})
+           for split in ("article_validation", "article_test")},
+    }
+
+
 def save_model(classifier: StanceClassifier, out_dir: Path, config: TrainingConfig,
                metrics: dict, splits: dict[str, list[dict]]) -> Path:
     """Write ``models/<name>/`` at the end of training: every file but run.json (written once the
@@ -209,14 +221,7 @@ def train(config: TrainingConfig) -> dict:
         if config.base_model is None else config.base_model,
         "temperature": temperature,
         "calibrated_on": CALIBRATION_SPLIT if splits[CALIBRATION_SPLIT] else "validation",
-        "data": {
-            "train_sentences": len(train_rows),
-            "train_per_label": dict(sorted(Counter(r["label"] for r in train_rows).items())),
-            "train_articles": len({r["article_id"] for r in train_rows if r["source"] == "article"}),
-            **{f"{split}_sentences": len(splits[split]) for split in (*HELD_OUT, "seed")},
-            **{f"{split}_articles": len({r["article_id"] for r in splits[split]})
-               for split in ("article_validation", "article_test")},
-        },
+        "data": data_summary(train_rows, splits),
         "config": config.portable_dict(),
         **evaluation,
     }
@@ -269,8 +274,9 @@ def approach_factories(config: TrainingConfig, splits: dict[str, list[dict]]) ->
         with_context.name: lambda: with_context,
         RelevanceGated.name: lambda: RelevanceGated(gated_base, config.seed),
     }
-    if config.teacher_labels:
-        distilled = FineTuned(config, calibration_rows=held_out)
+    teacher = distill.report_teacher(config.teacher_labels)
+    if teacher:
+        distilled = FineTuned(dataclasses.replace(config, teacher_labels=teacher), calibration_rows=held_out)
         factories[distilled.name] = lambda: distilled
     return factories
 
@@ -324,7 +330,8 @@ def compare(config: TrainingConfig, splits: dict[str, list[dict]], on_progress=N
         log.info("%s: %s macro-F1 %.3f", name, select_on, result[select_on]["macro_f1"])
         if on_progress:
             on_progress(report())
-    teacher = distill.teacher_result(config.teacher_labels) if config.teacher_labels else None
+    soft_labels = distill.report_teacher(config.teacher_labels)
+    teacher = distill.teacher_result(soft_labels) if soft_labels else None
     if teacher is not None:
         # Fitted by training/teacher.py on these same rows; too slow to serve (see its
         # sentences/s), so it is reported beside the others but never selected.

