@@ -47,7 +47,8 @@ train: data
 	$(BIN)/python training/train.py --config training/config.json
 
 # The training report for the default model: every approach fitted without the seed articles and
-# measured on held-out articles, authored sentences and the seeds (two fine-tunes; ~20 min on 2 cores).
+# measured on held-out articles, authored sentences and the seeds (two fine-tunes, and a third distilled
+# from models/mpnet-stance when its soft labels exist; ~30 min on 2 cores).
 report: model
 	$(BIN)/python training/train.py --config training/config.json --compare-only
 
