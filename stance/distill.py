@@ -1,7 +1,7 @@
 """Knowledge distillation: a larger fine-tuned model's logits as soft targets for the fast model.
 
-The teacher (all-mpnet-base-v2 fine-tuned with context, ``training/teacher.py``) takes about half
-an hour to fine-tune on the 2-core CPU machine, three times the default model's whole training
+The teacher (all-mpnet-base-v2 fine-tuned with context, ``training/teacher.py``) takes about 40
+minutes to fine-tune on the 2-core CPU machine, four times the default model's whole training
 budget, so its logits are computed once and kept in a JSONL file that the default model's
 retraining reads. Each line is keyed by the sentence and its context, so a row whose text or
 context changed since the teacher ran gets no soft target (it trains on its gold label alone)
@@ -20,13 +20,9 @@ import torch
 
 from stance.labels import LABELS
 
+ROOT = Path(__file__).resolve().parent.parent
 # Keys a soft-label line must hold.
 FIELDS = ("key", "logits")
-
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
 # Where training/teacher.py writes the teacher's logits; the training report compares a model
 # distilled from them whenever they exist, whether or not the default model uses them.
 TEACHER_LABELS = "models/mpnet-stance/soft_labels.jsonl"
