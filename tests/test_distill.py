@@ -46,7 +46,7 @@ def test_the_loss_is_zero_only_when_the_student_matches_the_teacher():
     teacher = torch.tensor([[2.0, 0.0, -1.0, 0.5]])
     assert distill.loss(teacher.clone(), teacher, 2.0).item() == pytest.approx(0.0, abs=1e-6)
     assert distill.loss(torch.zeros(1, 4), teacher, 2.0).item() > 0.01
-    # T² keeps the loss of the same pair of distributions on one scale as T changes.
+    # Same ranking as the teacher but flatter: the student still pays for the lost confidence.
     assert distill.loss(teacher / 2, teacher, 1.0).item() > 0
 
 
