@@ -40,6 +40,9 @@ class TrainingConfig:
     # Share of the loss taken by the teacher's softened distribution, and its temperature.
     distill_weight: float = 0.5
     distill_temperature: float = 2.0
+    # Share of the training rows naming people whose people are swapped for another side's
+    # (stance.augment): the label must come from what is said, not from who says it.
+    speaker_swap: float = 0.0
     seed: int = 13
     device: str = "auto"
     include_seed_articles: bool = True

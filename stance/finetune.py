@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from stance import distill
+from stance.augment import swap_speakers
 from stance.backends import TorchFp32Runner
 from stance.calibration import fit_temperature
 from stance.config import TrainingConfig
@@ -49,6 +50,11 @@ def fine_tune(config: TrainingConfig, rows: list[dict]) -> StanceClassifier:
     if config.teacher_labels:
         rows, matched = distill.attach(rows, distill.read_soft_labels(distill.resolve(config.teacher_labels)))
         log.info("teacher logits %s: %d of %d rows matched", config.teacher_labels, matched, len(rows))
+    # After the teacher's logits are attached: a swapped row keeps its original's target.
+    rows = swap_speakers(rows, config.speaker_swap, config.seed)
+    if config.speaker_swap:
+        log.info("speaker swap: %d of %d rows say the same with another side's people",
+                 sum(bool(r.get("speaker_swapped")) for r in rows), len(rows))
     texts, labels = _texts_labels(rows)
     contexts = [r.get("context") or "" for r in rows] if config.context != "none" else None
     encodings = encode(tokenizer, texts, contexts, config.max_length)

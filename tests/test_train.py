@@ -124,6 +124,20 @@ def test_training_reports_progress_with_the_time_left(caplog):
     assert progress and progress[-1].startswith("step 4/4")
 
 
+def test_speaker_swap_trains_on_the_swapped_rows(caplog):
+    import logging
+
+    from stance.train import fine_tune
+
+    rows = [{"text": t, "label": label} for t, label in (
+        ("Zelensky wants to join NATO.", "pro-membership"), ("Peskov forbids it.", "opposing"),
+        ("Membership is off the table.", "conceding"), ("The summit opens on Tuesday.", "neutral"))]
+    with caplog.at_level(logging.INFO, logger="stance.finetune"):
+        fine_tune(TrainingConfig(epochs=1, batch_size=2, device="cpu", context="none", speaker_swap=1.0),
+                  rows)
+    assert "speaker swap: 2 of 4 rows" in caplog.text
+
+
 def test_frozen_embeddings_stay_pretrained_while_the_encoder_trains():
     import torch
     from transformers import AutoModel
