@@ -157,6 +157,16 @@ def _user_label_lines(user: dict | None) -> list[str]:
     return lines + ["", format_metrics(user["after"], "This model on the held-out reviewed articles"), ""]
 
 
+def _stale_note(comparison: dict, data: dict) -> str:
+    """Said when the report was fitted on other data than this model: the data changed since."""
+    expected = data.get("train_sentences", 0) - data.get("seed_sentences", 0)
+    if not data or comparison.get("train_sentences") in (None, expected):
+        return ""
+    return (f" **The report predates this model's data**: its approaches were fitted on "
+            f"{comparison['train_sentences']} sentences, this model's training data without the seeds "
+            f"has {expected}; rerun `make report` to compare on it.")
+
+
 def write_card(out_dir: Path, metrics: dict) -> Path:
     """The model card from metrics.json (and comparison.json when the report has been run).
 
@@ -230,7 +240,8 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
                                  schema), ""]
     if comparison:
         parts += ["## Compared approaches", "",
-                  "From `make report` (`stance train --compare-only`); details in `REPORT.md`.", "",
+                  "From `make report` (`stance train --compare-only`); details in `REPORT.md`."
+                  + _stale_note(comparison, metrics.get("data", {})), "",
                   comparison_table(comparison), ""]
     parts += [
         "## Intended use",

@@ -214,3 +214,12 @@ def test_a_configured_teacher_adds_the_distilled_model_and_the_teachers_own_row(
     report = train.compare(config, splits)
     assert report["approaches"]["fine-tuned-mpnet+context"]["reported_only"] is True
     assert report["selected"] == "majority"  # the teacher scores higher but is never selected
+
+
+def test_the_card_says_when_the_report_predates_the_models_data():
+    from stance.card import _stale_note
+
+    data = {"train_sentences": 6119, "seed_sentences": 94}
+    assert _stale_note({"train_sentences": 6025}, data) == ""
+    note = _stale_note({"train_sentences": 5028}, data)
+    assert "predates" in note and "5028" in note and "6025" in note and "make report" in note
