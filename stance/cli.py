@@ -444,7 +444,7 @@ def _cmd_score(args) -> int:
         return _cmd_score_ray(args)
     from stance import resume
     from stance.output import RowWriter, check_destination, infer_format
-    from stance.scoring import PREFETCH_ARTICLES, score_articles
+    from stance.scoring import score_articles
 
     if args.db is not None:
         return _cmd_score_db(args)
@@ -470,8 +470,7 @@ def _cmd_score(args) -> int:
         with _progress("scoring") as bar:
             items = _announced(_inputs(args), done)
             for result in score_articles(classifier, items, progress=bar,
-                                         min_confidence=args.min_confidence, labels=labels,
-                                         read_ahead=PREFETCH_ARTICLES):
+                                         min_confidence=args.min_confidence, labels=labels):
                 if result.ok:
                     scored += 1
                     sentences += len(result.sentences)
@@ -579,7 +578,6 @@ def _cmd_serve(args) -> int:
 
 
 def _tracked(args):
-    from stance.scoring import PREFETCH_ARTICLES
     from stance.tracking import track
 
     _read_options(args)  # a bad --columns is a usage error before the model loads
@@ -587,8 +585,7 @@ def _tracked(args):
     classifier = _load_classifier(args)
     with _progress("tracking") as bar:
         tracking = track(classifier, _announced(_inputs(args)), by=args.by, progress=bar,
-                         min_confidence=getattr(args, "min_confidence", None), labels=labels,
-                         read_ahead=PREFETCH_ARTICLES)
+                         min_confidence=getattr(args, "min_confidence", None), labels=labels)
     _report_human_labels(labels)
     for skipped in tracking.skipped:
         print(f"skipped {skipped.id}: {skipped.reason}", file=sys.stderr)

@@ -15,7 +15,6 @@ import numpy as np
 from stance.articles import Article, Skipped
 from stance.context import previous_sentences
 from stance.labels import LABELS, NEUTRAL, STANCES, column, dominant_of
-from stance.prefetch import prefetch
 from stance.segment import segment
 from stance.sentence_rows import LABEL_SOURCE, PROBABILITY_COLUMNS, SCORE_COLUMNS
 
@@ -24,9 +23,6 @@ EVIDENCE_PER_ARTICLE = 3
 # classifier's length buckets fill (2,048 scored 8-12% faster than 512 on 300 articles, same rows)
 # and cost only the buffered rows' memory (a few MB).
 PREDICT_CHUNK = 2048
-# Articles read and segmented ahead of the model by the batch commands (stance.prefetch): enough to
-# fill the next chunk while the current one is classified, few enough to keep memory flat.
-PREFETCH_ARTICLES = 256
 
 
 @dataclass
@@ -188,14 +184,9 @@ def scored_sentence(article_id: str, index: int, start: int, end: int, text: str
                           furniture, uncertain)
 
 
-def _segmented(items: Iterable[Article | Skipped]) -> Iterator[tuple[Article | Skipped, list | None]]:
-    for item in items:
-        yield item, None if isinstance(item, Skipped) else segment(item.text, masthead=item.source)
-
-
 def score_articles(classifier, items: Iterable[Article | Skipped], batch_size: int = 64,
                    progress=None, min_confidence: float | None = None,
-                   labels=None, read_ahead: int = 0) -> Iterator[ArticleResult]:
+                   labels=None) -> Iterator[ArticleResult]:
     """Score articles in input order; skipped inputs pass through as results with a reason.
 
     Page furniture is labelled ``neutral`` without running the model (LABELLING.md). Each sentence
@@ -203,7 +194,6 @@ def score_articles(classifier, items: Iterable[Article | Skipped], batch_size: i
     whose confidence is below ``min_confidence`` are marked ``uncertain``. ``labels``
     (:class:`stance.corrections.HumanLabels`) puts a reviewed label in place of the model's, with
     confidence 1 and ``label_source`` ``human``; the ``p_*`` probabilities stay the model's.
-    ``read_ahead``: articles read and segmented on a thread while the model runs (0: inline).
     """
     check_min_confidence(min_confidence)
     pending: list[tuple[ArticleResult, list]] = []
@@ -228,7 +218,7 @@ def score_articles(classifier, items: Iterable[Article | Skipped], batch_size: i
                 progress.update(1)
         pending.clear()
 
-    for item, sentences in prefetch(_segmented(items), read_ahead):
+    for item in items:
         if isinstance(item, Skipped):
             if not pending:
                 if progress is not None:
@@ -237,6 +227,7 @@ def score_articles(classifier, items: Iterable[Article | Skipped], batch_size: i
                 continue
             pending.append((ArticleResult(None, skipped=item), []))
             continue
+        sentences = segment(item.text, masthead=item.source)
         if not sentences:
             pending.append((ArticleResult(None, skipped=Skipped(item.id, "no sentences found")), []))
         else:

@@ -206,19 +206,18 @@ def _article_row(result: ArticleResult, by: str) -> dict:
 
 def track(classifier, items: Iterable[Article | Skipped], by: str = "month",
           attributor: ActorAttributor | None = None, progress=None,
-          min_confidence: float | None = None, labels=None, read_ahead: int = 0) -> Tracking:
+          min_confidence: float | None = None, labels=None) -> Tracking:
     """Score ``items``, attribute every sentence to an actor and date it to a period.
 
     Sentences below ``min_confidence`` go to ``Tracking.uncertain`` instead of being counted.
     ``labels`` (:class:`stance.corrections.HumanLabels`): reviewed labels replace the model's,
     and a reviewed actor the attributed one (rule ``human``), in every row and table.
-    ``read_ahead``: articles read and segmented on a thread meanwhile (stance.scoring).
     """
     period_of(None, by)  # reject an unknown period before scoring anything
     attributor = attributor or ActorAttributor()
     tracking = Tracking(by, schema=schema_of(classifier))
     for result in score_articles(classifier, items, progress=progress, min_confidence=min_confidence,
-                                 labels=labels, read_ahead=read_ahead):
+                                 labels=labels):
         if not result.ok:
             tracking.skipped.append(result.skipped)
             continue

@@ -64,20 +64,3 @@ def test_dominant_stance_counts_then_confidence():
     assert dominant_stance(["neutral", "neutral"], [1.0, 1.0]) == "neutral"
     assert dominant_stance(["opposing", "conceding", "conceding"], [0.99, 0.5, 0.5]) == "conceding"
     assert dominant_stance(["opposing", "conceding"], [0.99, 0.5]) == "opposing"
-
-
-def test_reading_ahead_on_a_thread_gives_the_same_results_in_the_same_order():
-    from stance.articles import Skipped
-
-    items = [Article(f"a{i}", f"Headline {i}\nPeskov spoke on day {i}. He said the bid is unacceptable.\n")
-             for i in range(40)]
-    items[7] = Skipped("bad.txt", "not UTF-8")
-    items[20] = Article("empty", "   \n")
-
-    def rows(read_ahead):
-        return [(r.id, r.skipped.reason if r.skipped else None, [s.to_row() for s in r.sentences])
-                for r in score_articles(RecordingClassifier({}), items, read_ahead=read_ahead)]
-
-    inline = rows(0)
-    assert rows(4) == inline and len(inline) == 40
-    assert inline[7][1] == "not UTF-8" and inline[20][1] == "no sentences found"
