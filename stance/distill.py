@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -27,6 +28,8 @@ FIELDS = ("key", "logits")
 # distilled from them whenever they exist, whether or not the default model uses them.
 TEACHER_LABELS = "models/mpnet-stance/soft_labels.jsonl"
 
+log = logging.getLogger(__name__)
+
 
 def report_teacher(configured: str | None) -> str | None:
     """The soft labels the report distils from: the configured ones, else the teacher's if written."""
@@ -41,15 +44,27 @@ def resolve(path: str | Path) -> Path:
     return path if path.is_absolute() else ROOT / path
 
 
-def teacher_result(soft_labels: str | Path) -> dict | None:
-    """The teacher's own figures (``metrics.json`` beside its logits), for the training report."""
+def teacher_result(soft_labels: str | Path, splits: dict[str, list] | None = None) -> dict | None:
+    """The teacher's own figures (``metrics.json`` beside its logits), for the training report.
+
+    None when they were measured on other data than ``splits`` (a held-out split of another size):
+    the data changed since the teacher was fitted, and its row would compare unlike with like.
+    """
     path = resolve(soft_labels).parent / "metrics.json"
     if not path.exists():
         return None
     metrics = json.loads(path.read_text(encoding="utf-8"))
     kept = ("approach", "fit_seconds", "sentences_per_second", "temperature",
             "validation", "article_validation", "test", "article_test", "seed")
-    return {key: metrics[key] for key in kept if key in metrics}
+    result = {key: metrics[key] for key in kept if key in metrics}
+    held_out = ("validation", "article_validation", "test", "article_test", "seed")
+    stale = [split for split in held_out if splits is not None and split in result
+             and result[split].get("n") != len(splits.get(split, []))]
+    if stale:
+        log.warning("teacher %s left out of the report: measured on other data (%s); rerun "
+                    "training/teacher.py", path.parent, ", ".join(stale))
+        return None
+    return result
 
 
 def row_key(text: str, context: str | None) -> str:

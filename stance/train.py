@@ -331,7 +331,7 @@ def compare(config: TrainingConfig, splits: dict[str, list[dict]], on_progress=N
         if on_progress:
             on_progress(report())
     soft_labels = distill.report_teacher(config.teacher_labels)
-    teacher = distill.teacher_result(soft_labels) if soft_labels else None
+    teacher = distill.teacher_result(soft_labels, splits) if soft_labels else None
     if teacher is not None:
         # Fitted by training/teacher.py on these same rows; too slow to serve (see its
         # sentences/s), so it is reported beside the others but never selected.

@@ -71,3 +71,17 @@ def test_training_follows_the_teacher_where_it_scored_the_rows(tmp_path):
     assert taught[:, neutral].mean() > alone[:, neutral].mean() + 0.1
     # A weight of 0 is the gold labels alone, bit for bit.
     assert np.array_equal(trained(teacher_labels=str(path), distill_weight=0.0), alone)
+
+
+def test_a_teacher_measured_on_other_data_is_left_out_of_the_report(tmp_path):
+    import json
+
+    from stance import distill
+
+    (tmp_path / "soft_labels.jsonl").write_text("")
+    (tmp_path / "metrics.json").write_text(json.dumps(
+        {"approach": "teacher", "article_test": {"n": 3, "macro_f1": 0.9}}))
+    labels = tmp_path / "soft_labels.jsonl"
+    assert distill.teacher_result(labels, {"article_test": [{}] * 3})["article_test"]["n"] == 3
+    assert distill.teacher_result(labels, {"article_test": [{}] * 4}) is None
+    assert distill.teacher_result(labels) is not None  # no splits given: nothing to compare
