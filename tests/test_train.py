@@ -209,7 +209,8 @@ def test_a_configured_teacher_adds_the_distilled_model_and_the_teachers_own_row(
     soft.parent.mkdir()
     soft.write_text("", encoding="utf-8")
     teacher = {"approach": "fine-tuned-mpnet+context", "fit_seconds": 2000.0, "sentences_per_second": 20.0,
-               **{split: {"macro_f1": 0.99, "ece": 0.01} for split in ("article_validation", "seed")}}
+               **{split: {"n": len(splits[split]), "macro_f1": 0.99, "ece": 0.01}
+                  for split in ("article_validation", "seed")}}
     (soft.parent / "metrics.json").write_text(json.dumps(teacher), encoding="utf-8")
     config = TrainingConfig(device="cpu", bootstrap=0, teacher_labels=str(soft))
     names = list(train.approach_factories(config, splits))
