@@ -11,11 +11,11 @@ institutions ("Moscow demands…", "the Rada voted…") are often what the sente
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import re
 from functools import lru_cache
-from importlib import resources
+
+from stance.gazetteer import compile_names, default_gazetteer
 
 # The sides whose people are swapped for one another; ``other`` (China, the UN…) stays.
 SIDES = ("ukraine", "russia", "nato")
@@ -23,12 +23,10 @@ SIDES = ("ukraine", "russia", "nato")
 
 @lru_cache(maxsize=1)
 def _people() -> tuple[dict[str, str], re.Pattern]:
-    actors = json.loads(resources.files("stance").joinpath("data/gazetteer.json")
-                        .read_text(encoding="utf-8"))["actors"]
-    side_of = {name: side for side in SIDES for name in actors[side]["people"]}
-    # Longest first, so "Zelenskyy" is not matched as "Zelensky" + "y".
-    names = sorted(side_of, key=len, reverse=True)
-    return side_of, re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+    # The names the actor tagger knows (the curated list and the officeholders), so a swapped
+    # sentence is one the tagger credits to the other side too.
+    side_of = default_gazetteer().people(SIDES)
+    return side_of, compile_names(side_of)
 
 
 def _draw(key: str, seed: int) -> float:
@@ -36,7 +34,7 @@ def _draw(key: str, seed: int) -> float:
 
 
 def _replace(pattern: re.Pattern, mapping: dict[str, str], text: str) -> str:
-    return pattern.sub(lambda m: mapping.get(m.group(1), m.group(1)), text)
+    return pattern.sub(lambda m: mapping.get(m.group(0), m.group(0)), text)
 
 
 def swap_speakers(rows: list[dict], share: float, seed: int = 13) -> list[dict]:

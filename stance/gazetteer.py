@@ -65,7 +65,8 @@ def _trie_regex(names) -> str:
     return pattern(trie)
 
 
-def _compile(names) -> re.Pattern | None:
+def compile_names(names) -> re.Pattern | None:
+    """One pattern matching any of ``names`` as a whole name (None for no names)."""
     if not names:
         return None
     # No word character or hyphen-joined word on either side: "Kyiv-based" is not Kyiv.
@@ -118,7 +119,7 @@ class Gazetteer:
         self.agent_nouns = frozenset(n.lower() for n in data.get("agent_nouns", []))
         if officeholders:
             self._add_officeholders(officeholders)
-        self._pattern = _compile(self.entries)
+        self._pattern = compile_names(self.entries)
 
     def _add_officeholders(self, data: dict) -> None:
         countries = data.get("countries", {})
@@ -170,7 +171,7 @@ class Gazetteer:
         found = []
         patterns = [(self._pattern, self.entries)]
         if aliases:
-            patterns.append((_compile(aliases), aliases))
+            patterns.append((compile_names(aliases), aliases))
         for pattern, table in patterns:
             if pattern is None:
                 continue
@@ -188,6 +189,11 @@ class Gazetteer:
                 kept.append(mention)
         return kept
 
+
+    def people(self, actors: tuple[str, ...]) -> dict[str, str]:
+        """Every person's name the gazetteer knows for ``actors``, with the actor it speaks for."""
+        return {name: actor for name, (actor, kind) in self.entries.items()
+                if kind == "person" and actor in actors}
 
     def term_at(self, surface: str, published: str | None) -> Term | None:
         """The office held at ``published`` by a name whose holder moved between offices."""

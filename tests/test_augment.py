@@ -27,7 +27,7 @@ def test_every_named_row_is_swapped_at_share_one():
 def test_a_name_goes_to_another_side_and_the_same_name_maps_alike():
     rows = [{"text": "Putin met Putin's envoy.", "label": "neutral", "context": "Putin arrived."}]
     out = swap_speakers(rows, 1.0)[0]
-    new = out["text"].split()[0]
+    new = out["text"].split(" met ")[0]
     assert _side(new) in SIDES and _side(new) != "russia"
     assert out["text"] == f"{new} met {new}'s envoy." and out["context"] == f"{new} arrived."
 
