@@ -16,6 +16,7 @@ import re
 from functools import lru_cache
 
 from stance.gazetteer import compile_names, default_gazetteer
+from stance.metrics import evaluate
 
 # The sides whose people are swapped for one another; ``other`` (China, the UN…) stays.
 SIDES = ("ukraine", "russia", "nato")
@@ -66,3 +67,31 @@ def swap_speakers(rows: list[dict], share: float, seed: int = 13) -> list[dict]:
             swapped["context"] = _replace(pattern, mapping, row["context"])
         out.append(swapped)
     return out
+
+
+def speaker_reliance(predict, rows: list[dict], seeds=(101, 102, 103)) -> dict:
+    """How much a model's labels depend on who is named rather than what is said.
+
+    ``predict(texts, contexts)`` returns one label per row. Each seed swaps the people of every
+    row that names any (:func:`swap_speakers` at share 1); ``flip_rate`` is the mean share of
+    those rows whose label changes, 0 for a model that reads only what is said (rule 13), and
+    ``macro_f1_swapped`` the macro-F1 on all rows after the swap, next to ``macro_f1`` before it.
+    """
+    def labels(of: list[dict]) -> list[str]:
+        return list(predict([r["text"] for r in of], [r.get("context") or "" for r in of]))
+
+    gold = [r["label"] for r in rows]
+    before = labels(rows)
+    flips, f1s, swapped_rows = [], [], 0
+    for seed in seeds:
+        swapped = swap_speakers(rows, 1.0, seed=seed)
+        named = [i for i, r in enumerate(swapped) if r.get("speaker_swapped")]
+        after = labels(swapped)
+        swapped_rows = len(named)
+        if named:
+            flips.append(sum(before[i] != after[i] for i in named) / len(named))
+        f1s.append(evaluate(gold, after, bootstrap=0)["macro_f1"])
+    return {"rows": len(rows), "swapped_rows": swapped_rows,
+            "flip_rate": sum(flips) / len(flips) if flips else 0.0,
+            "macro_f1": evaluate(gold, before, bootstrap=0)["macro_f1"],
+            "macro_f1_swapped": sum(f1s) / len(f1s)}

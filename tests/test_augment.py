@@ -1,6 +1,6 @@
 import pytest
 
-from stance.augment import SIDES, _people, swap_speakers
+from stance.augment import SIDES, _people, speaker_reliance, swap_speakers
 
 ROWS = [
     {"text": "Peskov said the strikes would continue.", "label": "neutral", "context": "Lavrov spoke first."},
@@ -56,3 +56,26 @@ def test_longer_spellings_are_matched_whole():
 def test_a_share_outside_zero_to_one_is_refused(share):
     with pytest.raises(ValueError, match="speaker_swap"):
         swap_speakers(ROWS, share)
+
+
+def _by_name(texts, contexts):
+    # Labels by who is named: a model that learned the speaker.
+    return ["opposing" if "Peskov" in t or "Lavrov" in t else "neutral" for t in texts]
+
+
+def _by_words(texts, contexts):
+    return ["pro-membership" if "will become a member" in t else "neutral" for t in texts]
+
+
+def test_speaker_reliance_catches_a_model_that_reads_the_speaker():
+    rows = [{"text": "Peskov said the strikes would continue.", "label": "neutral"},
+            {"text": "Lavrov said talks were off.", "label": "neutral"},
+            {"text": "Stoltenberg said Ukraine will become a member.", "label": "pro-membership"},
+            {"text": "No names here at all.", "label": "neutral"}]
+    by_name = speaker_reliance(_by_name, rows)
+    assert by_name["swapped_rows"] == 3
+    # Peskov and Lavrov always go to another side; Stoltenberg may become Peskov or Lavrov.
+    assert by_name["flip_rate"] >= 2 / 3
+    assert by_name["macro_f1_swapped"] != by_name["macro_f1"]
+    by_words = speaker_reliance(_by_words, rows)
+    assert by_words["flip_rate"] == 0.0 and by_words["macro_f1_swapped"] == by_words["macro_f1"]
