@@ -215,6 +215,7 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
         f"decay, class-weighted cross-entropy (label smoothing {config.get('label_smoothing', 0.0)}), "
         f"max {config['max_length']} tokens, seed {config['seed']}. "
         f"Reproduce: {metrics.get('reproduce', '`make train`')}.",
+        *_swap_lines(config),
         f"- Calibration: logits divided by temperature {metrics.get('temperature', 1.0):.3f}, fitted on "
         f"the {metrics.get('calibrated_on', 'validation')} split (negative log-likelihood).",
         *_fast_path_lines(metrics.get("fast")),
@@ -264,6 +265,15 @@ def write_card(out_dir: Path, metrics: dict) -> Path:
         "",
     ]
     return directory.write_text(CARD_FILE, "\n".join(parts))
+
+
+def _swap_lines(config: dict) -> list[str]:
+    share = config.get("speaker_swap", 0.0)
+    if not share:
+        return []
+    return [f"- Speaker swap: in {share:.0%} of the training rows that name people of Ukraine, Russia "
+            "or NATO, those people are replaced by another side's, label kept (who speaks never "
+            "decides the label, LABELLING rule 13; `stance.augment`)."]
 
 
 def _tuned_layers(config: dict) -> str:

@@ -42,7 +42,7 @@ class TrainingConfig:
     distill_temperature: float = 2.0
     # Share of the training rows naming people whose people are swapped for another side's
     # (stance.augment): the label must come from what is said, not from who says it.
-    speaker_swap: float = 0.0
+    speaker_swap: float = 0.5
     seed: int = 13
     device: str = "auto"
     include_seed_articles: bool = True
